@@ -1,0 +1,1 @@
+"""Custom actions for Paula, run by the action server (``rasa run actions --actions actions``)."""

@@ -1,0 +1,55 @@
+"""What the actions need at run time (databases, service hours, clock), created on first use."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.database import make_engine, session_factory
+from bot.models import SupportBase
+from bot.service_hours import ServiceHours
+from bot.settings import Settings, load_settings
+from bot.shop import ShopBase
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The current time; ``BOT_FROZEN_TIME`` (ISO 8601) pins it for demos and tests."""
+    frozen = os.environ.get("BOT_FROZEN_TIME", "").strip()
+    if frozen:
+        moment = datetime.fromisoformat(frozen)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    support: "sessionmaker[Session]"
+    shop: "sessionmaker[Session]"
+    hours: ServiceHours
+    clock: Clock = field(default=system_clock)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    support_engine = make_engine(settings.support_db_url)
+    SupportBase.metadata.create_all(support_engine)
+    shop_engine = make_engine(settings.shop_db_url)
+    ShopBase.metadata.create_all(shop_engine)
+    return Runtime(
+        settings=settings,
+        support=session_factory(support_engine),
+        shop=session_factory(shop_engine),
+        hours=ServiceHours(timezone=settings.timezone, country=settings.holiday_country),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_runtime() -> Runtime:
+    return build_runtime(load_settings())

@@ -1,0 +1,60 @@
+"""Reading what the customer said from a rasa-sdk tracker."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+NLU_FALLBACK = "nlu_fallback"
+ANSWER_GUARD_KEY = "answer_guard"
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The customer's last words; for a button press the latest typed message before it."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            text = str(event.get("text") or "")
+            if text and not text.startswith("/"):
+                return text
+    return str(tracker.latest_message.get("text") or "")
+
+
+def answer_guard(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    guard = tracker.latest_message.get(ANSWER_GUARD_KEY)
+    return guard if isinstance(guard, dict) else None
+
+
+def understood_confidence(tracker: Tracker) -> Optional[float]:
+    """How sure NLU was of its best real guess (the fallback pseudo-intent skipped)."""
+    guard = answer_guard(tracker)
+    if guard is not None:
+        return float(guard.get("confidence") or 0.0)
+    ranking: List[Dict[str, Any]] = tracker.latest_message.get("intent_ranking") or []
+    for entry in ranking:
+        if entry.get("name") != NLU_FALLBACK:
+            return float(entry.get("confidence") or 0.0)
+    intent = tracker.latest_message.get("intent") or {}
+    value = intent.get("confidence")
+    return float(value) if value is not None else None
+
+
+def user_turns_since(tracker: Tracker, action_name: str, turns: int) -> Optional[int]:
+    """How many customer messages ago ``action_name`` last ran (within ``turns``), else None.
+
+    0 means it ran in reply to the message before the current one.
+    """
+    seen_users = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            seen_users += 1
+            if seen_users > turns + 1:
+                return None
+        elif kind == "action" and event.get("name") == action_name and seen_users >= 1:
+            return seen_users - 1
+    return None

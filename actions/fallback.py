@@ -1,0 +1,84 @@
+"""``action_handle_fallback``: ask back once with the likeliest topics, then hand over."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._tracker import NLU_FALLBACK, answer_guard, user_turns_since
+
+TOPICS_FILE = Path(__file__).with_name("topics.yml")
+HUMAN_BUTTON = {"title": "Mit einem Menschen sprechen", "payload": "/request_human"}
+INTENT_BUTTONS = {
+    "order_status": {"title": "Status meiner Bestellung", "payload": "/order_status"},
+}
+# A second unsure answer within this many customer messages counts as repeated.
+REPEAT_WINDOW = 2
+MAX_CANDIDATES = 3
+
+
+@lru_cache(maxsize=1)
+def topic_buttons() -> Dict[str, Dict[str, str]]:
+    """topic id -> button (title shown, canonical question sent back when tapped)."""
+    raw = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8")) or {}
+    return {
+        topic: {"title": str(entry["title"]), "payload": str(entry["question"])}
+        for topic, entry in raw.items()
+    }
+
+
+def candidate_buttons(latest_message: Dict[str, Any]) -> List[Dict[str, str]]:
+    """The likeliest 2–3 things the customer meant, as buttons, best first."""
+    buttons: List[Dict[str, str]] = []
+    topics = topic_buttons()
+
+    def add(button: Dict[str, str] | None) -> None:
+        if button and button not in buttons and len(buttons) < MAX_CANDIDATES:
+            buttons.append(button)
+
+    guard = latest_message.get("answer_guard")
+    selector = (latest_message.get("response_selector") or {}).get("faq") or {}
+    faq_ranking = [entry.get("intent_response_key", "") for entry in selector.get("ranking") or []]
+    if isinstance(guard, dict):
+        faq_ranking = [c.get("topic", "") for c in guard.get("candidates") or []] + faq_ranking
+    for entry in latest_message.get("intent_ranking") or []:
+        name = entry.get("name")
+        if name == "faq":
+            for key in faq_ranking[:2]:
+                add(topics.get(key.split("/", 1)[-1]))
+        elif name in INTENT_BUTTONS:
+            add(INTENT_BUTTONS[name])
+    for key in faq_ranking:
+        add(topics.get(key.split("/", 1)[-1]))
+    return buttons
+
+
+class ActionHandleFallback(Action):
+    """First time unsure: ask back with buttons. Unsure again soon after: hand over."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        if user_turns_since(tracker, self.name(), REPEAT_WINDOW - 1) is not None:
+            return [
+                SlotSet("handoff_reason", "repeated_fallback"),
+                FollowupAction("action_handoff"),
+            ]
+        buttons = candidate_buttons(tracker.latest_message)
+        if buttons:
+            dispatcher.utter_message(response="utter_ask_back", buttons=buttons + [HUMAN_BUTTON])
+        else:
+            dispatcher.utter_message(response="utter_ask_rephrase", buttons=[HUMAN_BUTTON])
+        return []
+
+
+__all__ = ["ActionHandleFallback", "NLU_FALLBACK", "answer_guard", "candidate_buttons"]

@@ -1,0 +1,82 @@
+"""``action_handoff``: hand the conversation to a community manager (contract)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._runtime import Runtime, default_runtime
+from actions._tracker import (
+    NLU_FALLBACK,
+    answer_guard,
+    latest_intent,
+    latest_text,
+    understood_confidence,
+)
+from bot.database import transaction
+from bot.handoff import HandoffRequest, customer_notice, handoff
+from bot.models import HANDOFF_REASONS
+
+logger = logging.getLogger(__name__)
+
+REASON_BY_INTENT = {
+    "request_human": "customer_request",
+    "complaint": "complaint",
+    "out_of_scope": "low_nlu_confidence",
+}
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    """Why we escalate: an explicit slot from the action that decided, else the last message."""
+    reason = tracker.get_slot("handoff_reason")
+    if reason in HANDOFF_REASONS:
+        return str(reason)
+    intent = latest_intent(tracker)
+    if intent == NLU_FALLBACK:
+        return "low_answer_confidence" if answer_guard(tracker) else "low_nlu_confidence"
+    return REASON_BY_INTENT.get(intent, "customer_request")
+
+
+class ActionHandoff(Action):
+    """Records the handoff, tells the customer what happens next and pauses the bot."""
+
+    def __init__(self, runtime: Optional[Runtime] = None) -> None:
+        self._runtime = runtime
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        runtime = self._runtime or default_runtime()
+        now = runtime.clock()
+        outside = not runtime.hours.is_open(now)
+        request = HandoffRequest(
+            sender_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "rest",
+            reason=handoff_reason(tracker),
+            confidence=understood_confidence(tracker),
+            last_message=latest_text(tracker),
+            order_number=tracker.get_slot("order_number"),
+        )
+        try:
+            with transaction(runtime.support) as session:
+                record = handoff(session, request, now=now, outside=outside)
+                logger.info("handoff %s for %s (%s)", record.id, request.sender_id, request.reason)
+        except Exception:  # the customer must still reach a person
+            logger.exception("could not record the handoff of %s", request.sender_id)
+        dispatcher.utter_message(
+            text=customer_notice(
+                runtime.hours, now, wait_minutes=runtime.settings.handoff_wait_minutes
+            )
+        )
+        events: List[EventType] = [SlotSet("handoff_reason", None)]
+        if tracker.active_loop.get("name"):
+            events.append(ActiveLoop(None))
+        events.append(ConversationPaused())
+        return events

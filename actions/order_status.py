@@ -1,0 +1,95 @@
+"""Order status: the form's validation and the lookup in the shop database."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions._runtime import Runtime, default_runtime
+from bot.shop import describe_status, find_order, normalize_order_number, normalize_postal_code
+
+logger = logging.getLogger(__name__)
+
+MAX_LOOKUP_FAILURES = 3
+
+
+class ValidateOrderStatusForm(FormValidationAction):
+    """Accepts 'BP-482913', 'bp 482913' or '482913' and a 4–5 digit postal code."""
+
+    def __init__(self, runtime: Optional[Runtime] = None) -> None:
+        self._runtime = runtime
+
+    def name(self) -> str:
+        return "validate_order_status_form"
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        number = normalize_order_number(str(value or ""))
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_order_number")
+        return {"order_number": number}
+
+    def validate_postal_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        code = normalize_postal_code(str(value or ""))
+        if code is None:
+            dispatcher.utter_message(response="utter_invalid_postal_code")
+            return {"postal_code": None}
+        number = tracker.get_slot("order_number")
+        if not number:
+            return {"postal_code": code}
+        runtime = self._runtime or default_runtime()
+        with runtime.shop() as session:
+            found = find_order(session, number, code) is not None
+        if found:
+            return {"postal_code": code}
+        failures = int(tracker.get_slot("order_lookup_failures") or 0) + 1
+        if failures >= MAX_LOOKUP_FAILURES:
+            # Let the form finish; action_order_status hands over.
+            return {"postal_code": code, "order_lookup_failures": float(failures)}
+        dispatcher.utter_message(response="utter_order_not_found")
+        return {"order_number": None, "postal_code": None, "order_lookup_failures": float(failures)}
+
+
+class ActionOrderStatus(Action):
+    """Tells the status of the order the form identified, or hands over after failed tries."""
+
+    def __init__(self, runtime: Optional[Runtime] = None) -> None:
+        self._runtime = runtime
+
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        runtime = self._runtime or default_runtime()
+        number = tracker.get_slot("order_number")
+        code = tracker.get_slot("postal_code")
+        order = None
+        if number and code:
+            with runtime.shop() as session:
+                order = find_order(session, number, code)
+        reset: List[EventType] = [
+            SlotSet("postal_code", None),
+            SlotSet("order_lookup_failures", 0.0),
+        ]
+        if order is None:
+            dispatcher.utter_message(
+                text="Ich konnte deine Bestellung leider auch diesmal nicht finden. "
+                "Ich verbinde dich mit unserem Team, das hilft dir weiter."
+            )
+            # The order number stays on the conversation for the agent.
+            return reset + [
+                SlotSet("handoff_reason", "order_lookup_failed"),
+                FollowupAction("action_handoff"),
+            ]
+        dispatcher.utter_message(text=describe_status(order))
+        return reset + [SlotSet("order_number", None)]

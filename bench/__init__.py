@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): accuracy, latency and throughput figures."""

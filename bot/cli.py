@@ -1,0 +1,164 @@
+"""``python -m bot``: the command line for operators and trainers."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from typing import TYPE_CHECKING, Callable, List, Optional
+
+from bot.errors import BotError
+from bot.settings import PROJECT_ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.training import TrainResult
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _cmd_build_spacy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.spacy_model import build_spacy_model, spacy_model_ready
+
+    if spacy_model_ready(settings.spacy_model_dir) and not args.force:
+        print(f"German spaCy pipeline already at {settings.spacy_model_dir}")
+        return 0
+    build_spacy_model(settings.spacy_model_dir)
+    print(f"Built the German spaCy pipeline at {settings.spacy_model_dir}")
+    return 0
+
+
+def _prepare_model(settings: Settings, force: bool = False) -> "TrainResult":
+    from bot.spacy_model import ensure_spacy_model
+    from bot.training import train
+
+    if ensure_spacy_model(settings.spacy_model_dir):
+        print(f"Built the German spaCy pipeline at {settings.spacy_model_dir}", flush=True)
+    print("Checking whether the model is up to date with data/, domain.yml and config.yml …")
+    result = train(PROJECT_ROOT, settings.model_dir, force=force)
+    if result.trained:
+        print(f"Trained {result.model} in {result.seconds:.0f} s", flush=True)
+    else:
+        print(f"Model {result.model} is up to date; not retraining", flush=True)
+    return result
+
+
+def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    _prepare_model(settings, force=args.force)
+    return 0
+
+
+def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.database import make_engine
+    from bot.models import SupportBase
+    from bot.seed import seed_shop
+
+    SupportBase.metadata.create_all(make_engine(settings.support_db_url))
+    count = seed_shop(make_engine(settings.shop_db_url))
+    print(f"Support database ready; shop database has {count} demo orders")
+    return 0
+
+
+def _cmd_inbox(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from bot.inbox import create_app
+
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.inbox_port, print=None
+    )
+    return 0
+
+
+def _channel_lines(settings: Settings) -> List[str]:
+    lines = []
+    if settings.telegram is not None:
+        lines.append(f"  Telegram:  an  (Webhook {settings.public_base_url or 'Polling'})")
+    else:
+        lines.append("  Telegram:  aus (TELEGRAM_TOKEN und TELEGRAM_SECRET_TOKEN nicht gesetzt)")
+    if settings.whatsapp is not None:
+        lines.append("  WhatsApp:  an")
+    else:
+        lines.append(
+            "  WhatsApp:  aus (TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_WHATSAPP_FROM fehlen)"
+        )
+    return lines
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.launcher import build_services, check_port_free, ensure_secret_in_dotenv, run_services
+
+    started = time.monotonic()
+    env_file = PROJECT_ROOT / ".env"
+    generated = [
+        key for key in ("RASA_TOKEN", "INBOX_SECRET_KEY") if ensure_secret_in_dotenv(env_file, key)
+    ]
+    if generated:
+        print(f"Generated {', '.join(generated)} into {env_file}")
+        settings = load_settings()
+    for port, variable in (
+        (settings.rasa_port, "RASA_PORT"),
+        (settings.action_port, "ACTION_PORT"),
+        (settings.inbox_port, "INBOX_PORT"),
+    ):
+        check_port_free(settings.host, port, variable)
+    result = _prepare_model(settings)
+    _cmd_seed(args, settings)
+    model = result.model
+    services = build_services(settings, model)
+    print("Starte Rasa, Aktionsserver und Inbox …", flush=True)
+    banner = "\n".join(
+        [
+            "",
+            f"Paula ist bereit (Start in {time.monotonic() - started:.0f} s).",
+            f"  Web-Chat:  {settings.inbox_url}/chat",
+            f"  Inbox:     {settings.inbox_url}/",
+            f"  Rasa API:  {settings.rasa_url}  (Token: RASA_TOKEN in .env)",
+            f"  REST:      POST {settings.rasa_url}/webhooks/rest/webhook",
+            *_channel_lines(settings),
+            "Beenden mit Strg+C.",
+        ]
+    )
+    return run_services(services, banner)
+
+
+# Modules that add their own sub-commands: each has ``add_commands(subparsers)`` and sets
+# ``handler=<function(args, settings) -> int>`` on its parsers. Imported lazily.
+COMMAND_MODULES: List[str] = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Bergpfad customer-support bot: run, train, operate."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="train if needed, seed demo data, start bot + actions + inbox")
+    run.set_defaults(handler=_cmd_run)
+    train = sub.add_parser("train", help="train the model if data/config changed")
+    train.add_argument("--force", action="store_true", help="train even if nothing changed")
+    train.set_defaults(handler=_cmd_train)
+    sub.add_parser("seed", help="create the databases and the demo shop orders").set_defaults(
+        handler=_cmd_seed
+    )
+    sub.add_parser("inbox", help="run only the inbox / web chat server").set_defaults(
+        handler=_cmd_inbox
+    )
+    spacy = sub.add_parser("build-spacy", help="build the offline German spaCy pipeline")
+    spacy.add_argument("--force", action="store_true")
+    spacy.set_defaults(handler=_cmd_build_spacy)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_commands(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except BotError as error:
+        print(f"Fehler: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

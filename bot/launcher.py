@@ -1,0 +1,229 @@
+"""Starts the Rasa server, the action server and the inbox, and stops them together."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+from bot.errors import ConfigurationError
+from bot.settings import PROJECT_ROOT, Settings, read_dotenv
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    env: Dict[str, str]
+    process: Optional["subprocess.Popen[bytes]"] = None
+
+
+def ensure_secret_in_dotenv(env_file: Path, key: str) -> Optional[str]:
+    """Generate ``key`` into ``.env`` when neither the environment nor ``.env`` has it."""
+    if os.environ.get(key, "").strip() or read_dotenv(env_file).get(key, "").strip():
+        return None
+    value = secrets.token_urlsafe(32)
+    existing = env_file.read_text(encoding="utf-8") if env_file.is_file() else ""
+    separator = "" if not existing or existing.endswith("\n") else "\n"
+    env_file.write_text(f"{existing}{separator}{key}={value}\n", encoding="utf-8")
+    env_file.chmod(0o600)
+    return value
+
+
+def check_port_free(host: str, port: int, variable: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use (is the bot already running?); "
+                f"stop that process or set {variable} to another port"
+            ) from None
+
+
+def _sql_store(url: str) -> Dict[str, object]:
+    """Rasa's SQL store settings (dialect, host, port, db, user, password) from a URL."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    dialect = parsed.drivername.split("+")[0]
+    store: Dict[str, object] = {"type": "SQL", "dialect": dialect, "db": parsed.database or ""}
+    if dialect == "postgresql":
+        dialect_with_driver = parsed.drivername
+        store["dialect"] = dialect_with_driver
+    if parsed.host:
+        store["url"] = parsed.host
+    if parsed.port:
+        store["port"] = parsed.port
+    if parsed.username:
+        store["username"] = parsed.username
+    if parsed.password:
+        store["password"] = parsed.password
+    return store
+
+
+def write_endpoints(settings: Settings, path: Path) -> Path:
+    """endpoints.yml for this run: action server, tracker store and SQL event broker."""
+    tracker = _sql_store(settings.tracker_db_url)
+    broker_url = settings.extra.get("EVENT_BROKER_DB_URL", "").strip() or (
+        f"sqlite:///{settings.var_dir / 'events.db'}"
+    )
+    broker = _sql_store(broker_url)
+    endpoints: Dict[str, object] = {
+        "action_endpoint": {"url": settings.action_url},
+        "tracker_store": tracker,
+        "event_broker": broker,
+    }
+    redis_url = settings.extra.get("LOCK_STORE_REDIS_URL", "").strip()
+    if redis_url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(redis_url)
+        endpoints["lock_store"] = {
+            "type": "redis",
+            "url": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 6379,
+            "db": int((parsed.path or "/0").lstrip("/") or 0),
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_credentials(settings: Settings, path: Path) -> Path:
+    """credentials.yml for this run: REST always, messengers when configured."""
+    credentials: Dict[str, object] = {"rest": None}
+    if settings.telegram is not None:
+        credentials["channels.telegram.TelegramInput"] = {}
+    if settings.whatsapp is not None:
+        credentials["channels.whatsapp.WhatsAppInput"] = {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(credentials, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def child_environment(settings: Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update({k: v for k, v in settings.extra.items() if k not in env})
+    env["PYTHONPATH"] = str(PROJECT_ROOT) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
+    env["SANIC_HOST"] = settings.host
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    return env
+
+
+def build_services(settings: Settings, model: Path, python: str = sys.executable) -> List[Service]:
+    endpoints = write_endpoints(settings, settings.var_dir / "endpoints.yml")
+    credentials = write_credentials(settings, settings.var_dir / "credentials.yml")
+    env = child_environment(settings)
+    rasa = [
+        python, "-m", "rasa", "run",
+        "--model", str(model),
+        "--enable-api",
+        "--auth-token", settings.rasa_token,
+        "--interface", settings.host,
+        "--port", str(settings.rasa_port),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials),
+        "--log-file", str(settings.var_dir / "rasa.log"),
+    ]
+    actions = [
+        python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port),
+    ]
+    inbox = [python, "-m", "bot", "inbox"]
+    return [
+        Service(
+            "Aktionsserver", actions, f"http://{settings.host}:{settings.action_port}/health", env
+        ),
+        Service("Rasa", rasa, f"{settings.rasa_url}/status?token={settings.rasa_token}", env),
+        Service("Inbox", inbox, f"{settings.inbox_url}/chat", env),
+    ]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            return bool(200 <= response.status < 300)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_until_healthy(services: List[Service], timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    while pending:
+        for service in list(pending):
+            if service.process is not None and service.process.poll() is not None:
+                raise ConfigurationError(
+                    f"{service.name} stopped during start-up (exit {service.process.returncode}); "
+                    "see its output above"
+                )
+            if _healthy(service.health_url):
+                print(f"  ✓ {service.name} läuft", flush=True)
+                pending.remove(service)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise ConfigurationError(f"{names} did not become ready within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def stop_services(services: List[Service]) -> None:
+    for service in services:
+        if service.process is not None and service.process.poll() is None:
+            service.process.terminate()
+    deadline = time.monotonic() + 15
+    for service in services:
+        if service.process is None:
+            continue
+        try:
+            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+
+
+def run_services(services: List[Service], banner: str) -> int:
+    """Start all, print ``banner`` once healthy, block until Ctrl-C or a child dies."""
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        for service in services:
+            service.process = subprocess.Popen(service.command, env=service.env, cwd=PROJECT_ROOT)
+        wait_until_healthy(services)
+        print(banner, flush=True)
+        while not stopping:
+            for service in services:
+                assert service.process is not None
+                if service.process.poll() is not None:
+                    print(
+                        f"{service.name} wurde beendet (exit {service.process.returncode}); "
+                        "stoppe alles.",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("\nStoppe Dienste …", flush=True)
+        stop_services(services)
+        print("Alle Dienste gestoppt.", flush=True)

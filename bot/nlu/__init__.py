@@ -1,0 +1,1 @@
+"""Custom Rasa graph components for German customer chat (referenced from config.yml)."""

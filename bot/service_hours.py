@@ -1,0 +1,86 @@
+"""Customer-service opening hours: Mo–Fr 8–18, Sa 9–14, Europe/Berlin, closed on public holidays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Optional
+from zoneinfo import ZoneInfo
+
+import holidays
+
+Clock = Callable[[], datetime]
+
+# weekday() -> (opens, closes); Sunday closed.
+DEFAULT_WEEK: dict[int, tuple[time, time]] = {
+    0: (time(8), time(18)),
+    1: (time(8), time(18)),
+    2: (time(8), time(18)),
+    3: (time(8), time(18)),
+    4: (time(8), time(18)),
+    5: (time(9), time(14)),
+}
+
+WEEKDAY_NAMES_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+
+
+@dataclass(frozen=True)
+class ServiceHours:
+    """When people are there to answer. ``now`` values may be naive UTC or timezone-aware."""
+
+    timezone: str = "Europe/Berlin"
+    country: str = "DE"
+    week: Optional[dict[int, tuple[time, time]]] = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def _local(self, now: datetime) -> datetime:
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=ZoneInfo("UTC"))
+        return now.astimezone(self.zone)
+
+    def holiday_name(self, day: date) -> Optional[str]:
+        """The name of a nationwide public holiday on ``day``, else None."""
+        calendar = holidays.country_holidays(self.country, years=day.year, language="de")
+        name = calendar.get(day)
+        return str(name) if name else None
+
+    def _hours(self, day: date) -> Optional[tuple[time, time]]:
+        if self.holiday_name(day):
+            return None
+        return (self.week or DEFAULT_WEEK).get(day.weekday())
+
+    def is_open(self, now: datetime) -> bool:
+        local = self._local(now)
+        hours = self._hours(local.date())
+        return hours is not None and hours[0] <= local.time() < hours[1]
+
+    def next_opening(self, now: datetime) -> datetime:
+        """The next moment service opens (``now`` itself if already open), local time."""
+        local = self._local(now)
+        for offset in range(0, 15):
+            day = local.date() + timedelta(days=offset)
+            hours = self._hours(day)
+            if hours is None:
+                continue
+            opens = datetime.combine(day, hours[0], tzinfo=self.zone)
+            closes = datetime.combine(day, hours[1], tzinfo=self.zone)
+            if local < opens:
+                return opens
+            if local < closes:
+                return local
+        raise RuntimeError("no opening within two weeks; check the service hours")
+
+    def describe_next_opening(self, now: datetime) -> str:
+        """German words for when a person will answer, e.g. 'morgen (Dienstag) ab 8 Uhr'."""
+        local = self._local(now)
+        opening = self.next_opening(now)
+        hour = f"{opening.hour} Uhr" if opening.minute == 0 else opening.strftime("%H:%M Uhr")
+        days = (opening.date() - local.date()).days
+        if days == 0:
+            return f"heute ab {hour}"
+        if days == 1:
+            return f"morgen ({WEEKDAY_NAMES_DE[opening.weekday()]}) ab {hour}"
+        return f"am {WEEKDAY_NAMES_DE[opening.weekday()]}, {opening:%d.%m.}, ab {hour}"

@@ -1,0 +1,194 @@
+"""Typed settings, read once from the environment (and an optional ``.env`` file).
+
+Nothing here runs at import time; call :func:`load_settings` where settings are needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional
+
+from bot.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a ``KEY=value`` file (comments, blank lines, optional quotes); missing file -> {}."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigurationError(f"{path}:{number}: expected KEY=value, got {raw!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_environment(env_file: Optional[Path] = None) -> dict[str, str]:
+    """The process environment overlaid on ``.env`` (real environment variables win)."""
+    merged = read_dotenv(env_file or PROJECT_ROOT / ".env")
+    merged.update(os.environ)
+    return merged
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{key} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{key} must be a number, got {raw!r}") from None
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    secret_token: str
+    api_base_url: str
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    account_sid: str
+    auth_token: str
+    whatsapp_from: str
+    api_base_url: str
+    template_content_sid: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes need, in one place."""
+
+    root: Path = PROJECT_ROOT
+    var_dir: Path = PROJECT_ROOT / "var"
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    inbox_port: int = 8000
+    rasa_token: str = ""
+    support_db_url: str = ""
+    shop_db_url: str = ""
+    tracker_db_url: str = ""
+    public_base_url: str = ""
+    timezone: str = "Europe/Berlin"
+    holiday_country: str = "DE"
+    handoff_wait_minutes: int = 10
+    inbox_secret_key: str = ""
+    telegram: Optional[TelegramSettings] = None
+    whatsapp: Optional[WhatsAppSettings] = None
+    model_dir: Path = PROJECT_ROOT / "models"
+    spacy_model_dir: Path = PROJECT_ROOT / "var" / "spacy_de"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}/webhook"
+
+    @property
+    def inbox_url(self) -> str:
+        return f"http://{self.host}:{self.inbox_port}"
+
+
+def _channel_group(env: Mapping[str, str], required: tuple[str, ...], name: str) -> bool:
+    """True if all variables are set, False if none; half-set is a configuration error."""
+    present = [key for key in required if env.get(key, "").strip()]
+    if not present:
+        return False
+    missing = [key for key in required if key not in present]
+    if missing:
+        raise ConfigurationError(
+            f"{name} is half configured: set {', '.join(missing)} too, "
+            f"or unset {', '.join(present)} to switch {name} off"
+        )
+    return True
+
+
+def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: the environment plus ``.env``)."""
+    if env is None:
+        env = load_environment()
+    var_dir = Path(env.get("BOT_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+    telegram = None
+    if _channel_group(env, ("TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN"), "Telegram"):
+        telegram = TelegramSettings(
+            token=env["TELEGRAM_TOKEN"].strip(),
+            secret_token=env["TELEGRAM_SECRET_TOKEN"].strip(),
+            api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip() or "https://api.telegram.org",
+        )
+    whatsapp = None
+    if _channel_group(
+        env, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM"), "WhatsApp"
+    ):
+        whatsapp = WhatsAppSettings(
+            account_sid=env["TWILIO_ACCOUNT_SID"].strip(),
+            auth_token=env["TWILIO_AUTH_TOKEN"].strip(),
+            whatsapp_from=env["TWILIO_WHATSAPP_FROM"].strip(),
+            api_base_url=env.get("TWILIO_API_BASE_URL", "").strip(),
+            template_content_sid=env.get("TWILIO_TEMPLATE_CONTENT_SID", "").strip(),
+        )
+    return Settings(
+        var_dir=var_dir,
+        host=env.get("BOT_HOST", "").strip() or "127.0.0.1",
+        rasa_port=_int(env, "RASA_PORT", 5005),
+        action_port=_int(env, "ACTION_PORT", 5055),
+        inbox_port=_int(env, "INBOX_PORT", 8000),
+        rasa_token=env.get("RASA_TOKEN", "").strip(),
+        support_db_url=env.get("SUPPORT_DB_URL", "").strip()
+        or _sqlite_url(var_dir / "support.db"),
+        shop_db_url=env.get("SHOP_DB_URL", "").strip() or _sqlite_url(var_dir / "shop.db"),
+        tracker_db_url=env.get("TRACKER_DB_URL", "").strip()
+        or _sqlite_url(var_dir / "tracker.db"),
+        public_base_url=env.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+        timezone=env.get("SERVICE_TIMEZONE", "").strip() or "Europe/Berlin",
+        holiday_country=env.get("SERVICE_HOLIDAY_COUNTRY", "").strip() or "DE",
+        handoff_wait_minutes=_int(env, "HANDOFF_WAIT_MINUTES", 10),
+        inbox_secret_key=env.get("INBOX_SECRET_KEY", "").strip(),
+        telegram=telegram,
+        whatsapp=whatsapp,
+        model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
+        spacy_model_dir=var_dir / "spacy_de",
+        extra=dict(env),
+    )
+
+
+__all__ = [
+    "PROJECT_ROOT",
+    "Settings",
+    "TelegramSettings",
+    "WhatsAppSettings",
+    "load_environment",
+    "load_settings",
+    "read_dotenv",
+]

@@ -1,0 +1,34 @@
+"""Builds the offline German spaCy pipeline Rasa's SpacyNLP loads by path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MARKER = "bergpfad-spacy-de-v1"
+
+
+def spacy_model_ready(path: Path) -> bool:
+    return (path / "meta.json").is_file() and (path / MARKER).is_file()
+
+
+def build_spacy_model(path: Path) -> Path:
+    """``spacy.blank('de')`` + the lookup lemmatizer (spacy-lookups-data), saved to ``path``."""
+    import spacy  # heavy import: only when building
+
+    nlp = spacy.blank("de")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    nlp.meta["name"] = "bergpfad_de_blank"
+    nlp.meta["description"] = "Blank German pipeline with lookup lemmatizer (offline)"
+    path.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(path)
+    (path / MARKER).write_text("ok\n", encoding="utf-8")
+    return path
+
+
+def ensure_spacy_model(path: Path) -> bool:
+    """Build the pipeline if missing; True if it was built now."""
+    if spacy_model_ready(path):
+        return False
+    build_spacy_model(path)
+    return True
