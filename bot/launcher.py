@@ -157,7 +157,7 @@ def build_services(settings: Settings, model: Path, python: str = sys.executable
 
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=2) as response:
             return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError):
         return False

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Optional
+from functools import lru_cache
+from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
-
-import holidays
 
 Clock = Callable[[], datetime]
 
@@ -22,6 +22,16 @@ DEFAULT_WEEK: dict[int, tuple[time, time]] = {
 }
 
 WEEKDAY_NAMES_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+
+
+@lru_cache(maxsize=16)
+def _holiday_calendar(country: str, year: int) -> Any:
+    """Nationwide public holidays from the maintained ``holidays`` package (German names)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # its 1.0 announcement
+        import holidays
+
+        return holidays.country_holidays(country, years=year, language="de")
 
 
 @dataclass(frozen=True)
@@ -43,8 +53,7 @@ class ServiceHours:
 
     def holiday_name(self, day: date) -> Optional[str]:
         """The name of a nationwide public holiday on ``day``, else None."""
-        calendar = holidays.country_holidays(self.country, years=day.year, language="de")
-        name = calendar.get(day)
+        name = _holiday_calendar(self.country, day.year).get(day)
         return str(name) if name else None
 
     def _hours(self, day: date) -> Optional[tuple[time, time]]:

@@ -1,0 +1,152 @@
+"""The inbox's own tables in the support database (on :data:`bot.models.SupportBase`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+
+from bot.models import SupportBase, utcnow
+
+# What happened to a handoff, in the order community managers see it in the transcript.
+EVENT_KINDS = (
+    "created",
+    "claimed",
+    "transferred",
+    "snoozed",
+    "reopened",
+    "resolved",
+    "waiting_notice",
+    "rated",
+)
+
+
+class Agent(SupportBase):
+    """A community manager who logs in to the inbox."""
+
+    __tablename__ = "inbox_agents"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    is_admin = Column(Boolean, nullable=False, default=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class AgentSession(SupportBase):
+    """A logged-in browser. Only a hash of the cookie value is stored; logout deletes the row."""
+
+    __tablename__ = "inbox_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    agent_id = Column(Integer, ForeignKey("inbox_agents.id", ondelete="CASCADE"), nullable=False)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class HandoffState(SupportBase):
+    """Inbox bookkeeping for one handoff (kept apart from ``handoffs``, which the bot writes)."""
+
+    __tablename__ = "inbox_handoff_state"
+
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    # Start of the current waiting period (handoff created, or put back into the queue).
+    waiting_since = Column(DateTime, nullable=False, default=utcnow)
+    waiting_notice_at = Column(DateTime, nullable=True)
+    snoozed_until = Column(DateTime, nullable=True)
+    last_customer_at = Column(DateTime, nullable=True)
+    unread = Column(Integer, nullable=False, default=0)
+    csat_asked_at = Column(DateTime, nullable=True)
+
+
+class HandoffEvent(SupportBase):
+    """A status change of a handoff: who did what when."""
+
+    __tablename__ = "inbox_handoff_events"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    kind = Column(String(32), nullable=False)
+    agent_id = Column(Integer, ForeignKey("inbox_agents.id"), nullable=True)
+    target_agent_id = Column(Integer, ForeignKey("inbox_agents.id"), nullable=True)
+    detail = Column(Text, nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Note(SupportBase):
+    """An internal note on a handoff; never sent to the customer."""
+
+    __tablename__ = "inbox_notes"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    agent_id = Column(Integer, ForeignKey("inbox_agents.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class AgentReply(SupportBase):
+    """A reply an agent sent, with its delivery outcome (failed ones never reach the tracker)."""
+
+    __tablename__ = "inbox_replies"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    agent_id = Column(Integer, ForeignKey("inbox_agents.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    status = Column(String(16), nullable=False, default="sending")  # sending / sent / failed
+    error = Column(Text, nullable=True)
+
+
+class CannedResponse(SupportBase):
+    """A prepared German answer, inserted in the reply box by typing ``/shortcut``."""
+
+    __tablename__ = "inbox_canned_responses"
+
+    id = Column(Integer, primary_key=True)
+    shortcut = Column(String(32), nullable=False, unique=True)
+    text = Column(Text, nullable=False)
+    created_by = Column(Integer, ForeignKey("inbox_agents.id"), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class CustomerMessage(SupportBase):
+    """A customer message that arrived while a handoff was active (from the event broker).
+
+    ``broker_event_id`` is unique: the consumer can re-read a batch after a crash without
+    counting a message twice.
+    """
+
+    __tablename__ = "inbox_customer_messages"
+    __table_args__ = (UniqueConstraint("broker_event_id"),)
+
+    id = Column(Integer, primary_key=True)
+    broker_event_id = Column(Integer, nullable=False)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    text = Column(Text, nullable=True)
+    received_at = Column(DateTime, nullable=False)
+
+
+class ConsumerOffset(SupportBase):
+    """How far the event-broker consumer has read (last processed row id per source)."""
+
+    __tablename__ = "inbox_consumer_offsets"
+
+    source = Column(String(64), primary_key=True)
+    last_id = Column(Integer, nullable=False, default=0)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)

@@ -1,0 +1,63 @@
+"""Password hashing with scrypt (hashlib), stored as ``scrypt$n$r$p$salt$hash``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+N, R, P = 2**14, 8, 1
+KEY_LENGTH = 32
+MIN_LENGTH = 10
+
+
+class WeakPasswordError(ValueError):
+    """The password is too short."""
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_LENGTH:
+        raise WeakPasswordError(f"Das Passwort braucht mindestens {MIN_LENGTH} Zeichen.")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=N, r=R, p=P, dklen=KEY_LENGTH, maxmem=64 * 1024**2
+    )
+    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True if ``password`` matches ``stored`` (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=64 * 1024**2,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def generate_password() -> str:
+    """A one-time password that is easy to type: 4 groups of 4 letters/digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+# A hash of a random password, verified against when the agent name is unknown, so that a
+# failed login takes the same time whether or not the name exists.
+def dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))

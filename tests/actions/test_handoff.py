@@ -1,0 +1,135 @@
+"""action_handoff against a real SQLite support database, with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from zoneinfo import ZoneInfo
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions._runtime import Runtime, build_runtime
+from actions.handoff import ActionHandoff
+from bot.models import Handoff
+from bot.settings import load_settings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)
+SUNDAY_10 = datetime(2026, 11, 22, 10, 0, tzinfo=BERLIN)
+
+
+def runtime_at(tmp_path: Path, moment: datetime) -> Runtime:
+    runtime = build_runtime(load_settings({"BOT_VAR_DIR": str(tmp_path)}))
+    runtime.clock = lambda: moment
+    return runtime
+
+
+def tracker(
+    text: str,
+    intent: str,
+    confidence: float,
+    *,
+    ranking: Optional[List[Dict[str, Any]]] = None,
+    extra: Optional[Dict[str, Any]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+) -> Tracker:
+    parse = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
+        "entities": [],
+        **(extra or {}),
+    }
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": parse, "input_channel": "telegram"},
+    ]
+    return Tracker(
+        sender_id="4711",
+        slots=slots or {},
+        latest_message=parse,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action: ActionHandoff, tracker: Tracker) -> tuple[List[Dict[str, Any]], List[str]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return events, [m["text"] for m in dispatcher.messages]
+
+
+def stored(runtime: Runtime) -> List[Handoff]:
+    with runtime.support() as session:
+        return list(session.execute(select(Handoff)).scalars())
+
+
+def test_handoff_is_recorded_and_the_bot_pauses(tmp_path: Path) -> None:
+    runtime = runtime_at(tmp_path, MONDAY_10)
+    events, texts = run(
+        ActionHandoff(runtime), tracker("ich will mit einem menschen reden", "request_human", 0.97)
+    )
+    assert {"event": "pause", "timestamp": None} in events
+    [record] = stored(runtime)
+    assert record.sender_id == "4711"
+    assert record.channel == "telegram"
+    assert record.reason == "customer_request"
+    assert record.confidence == pytest.approx(0.97)
+    assert record.last_message == "ich will mit einem menschen reden"
+    assert record.status == "open"
+    assert record.outside_service_hours == 0
+    assert record.created_at == datetime(2026, 11, 23, 9, 0)  # stored as UTC
+    assert "meldet sich hier im Chat" in texts[0]
+
+
+def test_customer_is_told_when_service_opens_outside_hours(tmp_path: Path) -> None:
+    inside_runtime = runtime_at(tmp_path / "a", MONDAY_10)
+    inside = run(ActionHandoff(inside_runtime), tracker("mensch", "request_human", 0.9))[1]
+    outside_runtime = runtime_at(tmp_path / "b", SUNDAY_10)
+    outside = run(ActionHandoff(outside_runtime), tracker("mensch", "request_human", 0.9))[1]
+    assert inside != outside
+    assert "morgen (Montag) ab 8 Uhr" in outside[0]
+    assert "nicht besetzt" in outside[0]
+    assert stored(outside_runtime)[0].outside_service_hours == 1
+
+
+def test_reason_follows_what_triggered_the_handoff(tmp_path: Path) -> None:
+    runtime = runtime_at(tmp_path, MONDAY_10)
+    action = ActionHandoff(runtime)
+    run(action, tracker("IHR SEID DAS LETZTE!!!", "complaint", 0.88))
+    fallback_ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "faq", "confidence": 0.31},
+    ]
+    t = tracker("hmm was", "nlu_fallback", 0.5, ranking=fallback_ranking)
+    t.sender_id = "other"
+    run(action, t)
+    guarded = tracker(
+        "zelt", "nlu_fallback", 0.2, extra={"answer_guard": {"confidence": 0.2, "candidates": []}}
+    )
+    guarded.sender_id = "third"
+    run(action, guarded)
+    slot = tracker("BP-1", "inform", 0.9, slots={"handoff_reason": "order_lookup_failed"})
+    slot.sender_id = "fourth"
+    run(action, slot)
+    reasons = {r.sender_id: (r.reason, r.confidence) for r in stored(runtime)}
+    assert reasons["4711"] == ("complaint", pytest.approx(0.88))
+    assert reasons["other"] == ("low_nlu_confidence", pytest.approx(0.31))
+    assert reasons["third"] == ("low_answer_confidence", pytest.approx(0.2))
+    assert reasons["fourth"][0] == "order_lookup_failed"
+
+
+def test_a_waiting_customer_keeps_one_place_in_the_queue(tmp_path: Path) -> None:
+    runtime = runtime_at(tmp_path, MONDAY_10)
+    run(ActionHandoff(runtime), tracker("mensch bitte", "request_human", 0.9))
+    run(ActionHandoff(runtime), tracker("hallo??? MENSCH", "request_human", 0.9))
+    [record] = stored(runtime)
+    assert record.last_message == "hallo??? MENSCH"

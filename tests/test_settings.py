@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigurationError
+from bot.settings import load_settings, read_dotenv
+
+
+def test_defaults_are_embedded_and_loopback(tmp_path: Path) -> None:
+    settings = load_settings({"BOT_VAR_DIR": str(tmp_path)})
+    assert settings.host == "127.0.0.1"
+    assert settings.rasa_port == 5005
+    assert settings.support_db_url == f"sqlite:///{tmp_path / 'support.db'}"
+    assert settings.telegram is None and settings.whatsapp is None
+
+
+def test_half_configured_channel_is_a_clear_error() -> None:
+    with pytest.raises(ConfigurationError, match="TELEGRAM_SECRET_TOKEN"):
+        load_settings({"TELEGRAM_TOKEN": "123:abc"})
+    with pytest.raises(ConfigurationError, match="WhatsApp is half configured"):
+        load_settings({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "x"})
+
+
+def test_bad_number_is_a_clear_error() -> None:
+    with pytest.raises(ConfigurationError, match="RASA_PORT must be a whole number"):
+        load_settings({"RASA_PORT": "fünf"})
+
+
+def test_dotenv_parsing(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text('# comment\nexport A=1\nB="two words"\n\nC=\n')
+    assert read_dotenv(env) == {"A": "1", "B": "two words", "C": ""}
+    env.write_text("not a pair\n")
+    with pytest.raises(ConfigurationError, match=":1: expected KEY=value"):
+        read_dotenv(env)
