@@ -1,0 +1,26 @@
+"""NLU quality on the held-out split (never trained on), with the real pipeline and fallbacks.
+
+Floors sit a little under what the fast test model reaches, so a regression in data or
+pipeline fails here; the shipped model's figures are in docs/nlu-evaluation.md (make bench).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import evaluate
+
+pytestmark = pytest.mark.slow
+
+
+def test_heldout_accuracy_stays_above_the_floor(test_model: Path) -> None:
+    report = evaluate(test_model)
+    summary = report.summary()
+    print("\nheld-out figures (fast test model):", {k: round(v, 3) for k, v in summary.items()})
+    assert report.faq_total >= 280
+    assert report.faq_accuracy >= 0.85
+    assert report.faq_wrong_answer_rate <= 0.05
+    assert report.out_of_scope_safe_rate >= 0.85
+    assert report.intent_accuracy >= 0.75
