@@ -7,6 +7,7 @@ inputs, so only the first run after a data change pays for training.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -39,12 +40,19 @@ def free_port() -> int:
 
 def ensure_test_model() -> Path:
     """The fast test model for the current training data (trained if missing or stale)."""
+    TEST_MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    # Several test processes (e.g. pytest-xdist or parallel runs) may ask at once: one trains.
+    with (TEST_MODEL_DIR / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train_test_model()
+
+
+def _train_test_model() -> Path:
     ensure_spacy_model(PROJECT_ROOT / "var" / "spacy_de")
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
     for component in config["pipeline"]:
         if "epochs" in component:
             component["epochs"] = min(int(component["epochs"]), TEST_EPOCHS)
-    TEST_MODEL_DIR.mkdir(parents=True, exist_ok=True)
     fast_config = TEST_MODEL_DIR / "config-fast.yml"
     fast_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     result = train(PROJECT_ROOT, TEST_MODEL_DIR, config=str(fast_config), name="test")
