@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List
@@ -32,12 +31,11 @@ def run_nlu_bench() -> List[ConfigResult]:
     examples = load_examples()
     results = []
     for name, config in CONFIGS.items():
-        print(f"[nlu] training {name} …", flush=True)
-        started = time.monotonic()
-        trained = train(
-            PROJECT_ROOT, BENCH_DIR / "models", config=config, name=Path(config).stem, force=True
-        )
-        seconds = time.monotonic() - started
+        print(f"[nlu] training {name} (skipped if its data and config are unchanged) …", flush=True)
+        model_dir = PROJECT_ROOT / "models" if config == "config.yml" else BENCH_DIR / "models"
+        model_name = "bergpfad" if config == "config.yml" else Path(config).stem
+        trained = train(PROJECT_ROOT, model_dir, config=config, name=model_name)
+        seconds = trained.seconds
         print(f"[nlu] evaluating {name} on {len(examples)} held-out messages …", flush=True)
         report = evaluate(trained.model, examples)
         results.append(ConfigResult(name, trained.model, seconds, report))

@@ -19,6 +19,7 @@ import yaml
 
 from bot.errors import ConfigurationError
 from bot.settings import PROJECT_ROOT, Settings, read_dotenv
+from bot.training import quiet_environment
 
 
 @dataclass
@@ -116,14 +117,9 @@ def write_credentials(settings: Settings, path: Path) -> Path:
 
 
 def child_environment(settings: Settings) -> Dict[str, str]:
-    env = dict(os.environ)
+    env = quiet_environment()
     env.update({k: v for k, v in settings.extra.items() if k not in env})
-    env["PYTHONPATH"] = str(PROJECT_ROOT) + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-    )
     env["SANIC_HOST"] = settings.host
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     return env
 
 

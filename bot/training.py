@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
 import sys
 import time
@@ -23,8 +25,8 @@ class TrainingError(BotError):
 @dataclass(frozen=True)
 class TrainResult:
     model: Path
-    trained: bool
-    seconds: float
+    trained: bool  # False: the existing model already matched the inputs
+    seconds: float  # training time (of the earlier run when not trained now)
 
 
 def fingerprint(root: Path, files: Optional[Iterable[Path]] = None) -> str:
@@ -39,8 +41,34 @@ def fingerprint(root: Path, files: Optional[Iterable[Path]] = None) -> str:
     return digest.hexdigest()
 
 
+def quiet_environment() -> dict[str, str]:
+    """The environment for Rasa processes, minus the noise of its pinned old libraries."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning,ignore::FutureWarning")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
+    return env
+
+
 def model_path(model_dir: Path, name: str = MODEL_NAME) -> Path:
     return model_dir / f"{name}.tar.gz"
+
+
+def stamp_path(model_dir: Path, name: str = MODEL_NAME) -> Path:
+    """Where the fingerprint and training time of a trained model are recorded."""
+    return model_dir / f"{name}.fingerprint.json"
+
+
+def inputs_fingerprint(root: Path, config: str, data: Iterable[str]) -> str:
+    """The fingerprint of one training run: project inputs, the config used, the data paths."""
+    inputs = fingerprint(root)
+    if config != "config.yml":
+        inputs = hashlib.sha256((inputs + (root / config).read_text()).encode()).hexdigest()
+    return hashlib.sha256((inputs + "\0".join(data)).encode()).hexdigest()
 
 
 def train(
@@ -55,12 +83,12 @@ def train(
 ) -> TrainResult:
     """Train with ``rasa train`` unless the model for the current inputs already exists."""
     target = model_path(model_dir, name)
-    stamp = model_dir / f"{name}.fingerprint"
-    inputs = fingerprint(root)
-    if config != "config.yml":
-        inputs = hashlib.sha256((inputs + (root / config).read_text()).encode()).hexdigest()
-    if not force and target.is_file() and stamp.is_file() and stamp.read_text().strip() == inputs:
-        return TrainResult(model=target, trained=False, seconds=0.0)
+    stamp = stamp_path(model_dir, name)
+    inputs = inputs_fingerprint(root, config, data)
+    recorded = _read_stamp(stamp)
+    if not force and target.is_file() and recorded.get("fingerprint") == inputs:
+        earlier = float(str(recorded.get("seconds", 0)))
+        return TrainResult(model=target, trained=False, seconds=earlier)
     model_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     command = [
@@ -72,10 +100,19 @@ def train(
         "--fixed-model-name", name,
         "--force",
     ]
-    completed = subprocess.run(command, cwd=root)
+    completed = subprocess.run(command, cwd=root, env=quiet_environment())
     if completed.returncode != 0 or not target.is_file():
         raise TrainingError(
             f"rasa train failed (exit {completed.returncode}); see the output above"
         )
-    stamp.write_text(inputs + "\n")
-    return TrainResult(model=target, trained=True, seconds=time.monotonic() - started)
+    seconds = time.monotonic() - started
+    stamp.write_text(json.dumps({"fingerprint": inputs, "seconds": round(seconds, 1)}) + "\n")
+    return TrainResult(model=target, trained=True, seconds=seconds)
+
+
+def _read_stamp(stamp: Path) -> dict[str, object]:
+    try:
+        value = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
