@@ -1,0 +1,100 @@
+"""What `make run` / `python -m bot run` do before starting anything, and how they fail."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.launcher import ensure_secret_in_dotenv, write_credentials, write_endpoints
+from bot.settings import PROJECT_ROOT, load_settings
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
+    env.update(
+        BOT_VAR_DIR=str(tmp_path), RASA_TOKEN="t" * 20, INBOX_SECRET_KEY="s" * 20, **extra
+    )
+    return env
+
+
+def test_port_in_use_is_one_clear_sentence(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("run", env=clean_env(tmp_path, RASA_PORT=str(port)))
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "RASA_PORT" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_half_configured_channel_is_one_clear_sentence(tmp_path: Path) -> None:
+    result = run_cli("run", env=clean_env(tmp_path, TELEGRAM_TOKEN="123:abc"))
+    assert result.returncode == 2
+    assert "Telegram is half configured: set TELEGRAM_SECRET_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_python_310_is_explained() -> None:
+    result = subprocess.run(
+        ["bash", str(PROJECT_ROOT / "scripts" / "find-python310")],
+        env=dict(os.environ, PYTHON310="/bin/true"), capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert "is not a Python 3.10 interpreter" in result.stderr
+
+
+def test_secrets_are_generated_once_into_dotenv(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("OTHER=1")
+    os.environ.pop("SOME_TEST_SECRET", None)
+    value = ensure_secret_in_dotenv(env_file, "SOME_TEST_SECRET")
+    assert value and len(value) >= 32
+    assert env_file.read_text() == f"OTHER=1\nSOME_TEST_SECRET={value}\n"
+    assert ensure_secret_in_dotenv(env_file, "SOME_TEST_SECRET") is None
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_embedded_endpoints_and_credentials(tmp_path: Path) -> None:
+    settings = load_settings({"BOT_VAR_DIR": str(tmp_path)})
+    endpoints = yaml.safe_load(write_endpoints(settings, tmp_path / "e.yml").read_text())
+    assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    assert endpoints["tracker_store"] == {
+        "type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")
+    }
+    assert endpoints["event_broker"]["db"] == str(tmp_path / "events.db")
+    assert "lock_store" not in endpoints
+    credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
+    assert credentials == {"rest": None}
+
+
+def test_scaled_out_endpoints(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "BOT_VAR_DIR": str(tmp_path),
+            "TRACKER_DB_URL": "postgresql://bot:pw@127.0.0.1:5433/tracker",
+            "LOCK_STORE_REDIS_URL": "redis://127.0.0.1:6380/2",
+            "TELEGRAM_TOKEN": "1:a", "TELEGRAM_SECRET_TOKEN": "s",
+        }
+    )
+    endpoints = yaml.safe_load(write_endpoints(settings, tmp_path / "e.yml").read_text())
+    assert endpoints["tracker_store"] == {
+        "type": "SQL", "dialect": "postgresql", "db": "tracker", "url": "127.0.0.1",
+        "port": 5433, "username": "bot", "password": "pw",
+    }
+    assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6380, "db": 2}
+    credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
+    assert "channels.telegram.TelegramInput" in credentials
