@@ -102,6 +102,10 @@ class Settings:
     holiday_country: str = "DE"
     handoff_wait_minutes: int = 10
     inbox_secret_key: str = ""
+    # Inbox: session cookies only over HTTPS (set when the inbox is served behind TLS).
+    inbox_cookie_secure: bool = False
+    # Rasa's SQL event broker table the inbox consumes ("" = sqlite var/events.db).
+    event_broker_db_url: str = ""
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -175,10 +179,14 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         holiday_country=env.get("SERVICE_HOLIDAY_COUNTRY", "").strip() or "DE",
         handoff_wait_minutes=_int(env, "HANDOFF_WAIT_MINUTES", 10),
         inbox_secret_key=env.get("INBOX_SECRET_KEY", "").strip(),
+        inbox_cookie_secure=env.get("INBOX_COOKIE_SECURE", "").strip().lower()
+        in ("1", "true", "yes", "on"),
+        event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
-        spacy_model_dir=var_dir / "spacy_de",
+        # config.yml loads the pipeline by this relative path (var/spacy_de from the project).
+        spacy_model_dir=PROJECT_ROOT / "var" / "spacy_de",
         extra=dict(env),
     )
 
