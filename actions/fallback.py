@@ -11,15 +11,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._tracker import NLU_FALLBACK, answer_guard, user_turns_since
+from actions._tracker import NLU_FALLBACK, answer_guard
+from actions.handoff import asked_back_recently
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 HUMAN_BUTTON = {"title": "Mit einem Menschen sprechen", "payload": "/request_human"}
 INTENT_BUTTONS = {
     "order_status": {"title": "Status meiner Bestellung", "payload": "/order_status"},
 }
-# A second unsure answer within this many customer messages counts as repeated.
-REPEAT_WINDOW = 2
 MAX_CANDIDATES = 3
 
 
@@ -68,7 +67,7 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if user_turns_since(tracker, self.name(), REPEAT_WINDOW - 1) is not None:
+        if asked_back_recently(tracker):
             return [
                 SlotSet("handoff_reason", "repeated_fallback"),
                 FollowupAction("action_handoff"),

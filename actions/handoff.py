@@ -16,12 +16,16 @@ from actions._tracker import (
     latest_intent,
     latest_text,
     understood_confidence,
+    user_turns_since,
 )
 from bot.database import transaction
 from bot.handoff import HandoffRequest, customer_notice, handoff
 from bot.models import HANDOFF_REASONS
 
 logger = logging.getLogger(__name__)
+
+# A second misunderstanding within this many customer messages after asking back is repeated.
+REPEAT_WINDOW = 2
 
 REASON_BY_INTENT = {
     "request_human": "customer_request",
@@ -36,9 +40,15 @@ def handoff_reason(tracker: Tracker) -> str:
     if reason in HANDOFF_REASONS:
         return str(reason)
     intent = latest_intent(tracker)
+    if intent in (NLU_FALLBACK, "out_of_scope") and asked_back_recently(tracker):
+        return "repeated_fallback"  # misunderstood again right after asking back
     if intent == NLU_FALLBACK:
         return "low_answer_confidence" if answer_guard(tracker) else "low_nlu_confidence"
     return REASON_BY_INTENT.get(intent, "customer_request")
+
+
+def asked_back_recently(tracker: Tracker) -> bool:
+    return user_turns_since(tracker, "action_handle_fallback", REPEAT_WINDOW - 1) is not None
 
 
 class ActionHandoff(Action):

@@ -10,6 +10,7 @@ What customers notice is measured, after every fallback rule has run:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -188,9 +189,18 @@ def sweep(report: Report, grid: Iterable[Thresholds]) -> List[Tuple[Thresholds, 
     ]
 
 
+def _quiet_rasa_logging() -> None:
+    """Rasa 3.6 logs every parsed message at debug level through structlog; keep reports clean."""
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+
+
 async def _predict_all(model: Path, examples: Iterable[Example]) -> List[Prediction]:
     from rasa.core.agent import Agent
 
+    _quiet_rasa_logging()
     agent = Agent.load(str(model))
     predictions = []
     for example in examples:

@@ -19,7 +19,7 @@ def test_heldout_accuracy_stays_above_the_floor(test_model: Path) -> None:
     report = evaluate(test_model)
     summary = report.summary()
     print("\nheld-out figures (fast test model):", {k: round(v, 3) for k, v in summary.items()})
-    assert report.faq_total >= 280
+    assert report.faq_total >= 250
     assert report.faq_accuracy >= 0.85
     assert report.faq_wrong_answer_rate <= 0.05
     assert report.out_of_scope_safe_rate >= 0.85
