@@ -2,32 +2,132 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
+from datetime import datetime
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable, Optional
 
 import aiohttp
 from aiohttp import web
 
-from bot.inbox import _webchat
+from bot.database import make_engine, session_factory
+from bot.inbox import _login, _media, _views, _webchat
+from bot.inbox._auth import LoginLimiter
+from bot.inbox._broker import SqlBrokerReader, run_consumer
+from bot.inbox._context import INBOX_KEY, Inbox
+from bot.inbox._hub import Hub
 from bot.inbox._rasa import RasaClient
+from bot.inbox._render import make_environment
+from bot.inbox._security import guard
+from bot.inbox._store import Store
+from bot.inbox._waiting import Housekeeping
+from bot.models import utcnow
+from bot.service_hours import ServiceHours
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
 SETTINGS_KEY = web.AppKey("settings", Settings)
 RASA_KEY = web.AppKey("rasa", RasaClient)
 
 
-def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=256 * 1024)
+def event_broker_url(settings: Settings) -> str:
+    """Where Rasa's SQL event broker writes (the same rule as the launcher's endpoints.yml)."""
+    return settings.event_broker_db_url or f"sqlite:///{settings.var_dir / 'events.db'}"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Optional[Callable[[], datetime]] = None,
+    background: bool = True,
+    broker_poll_seconds: float = 0.4,
+    housekeeping_seconds: float = 15.0,
+) -> web.Application:
+    """The inbox + web chat app. ``background=False`` leaves out the broker consumer and the
+    housekeeping task (tests drive them directly)."""
+    app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
     app[SETTINGS_KEY] = settings
+    now = clock or utcnow
+    secret = settings.inbox_secret_key
+    if not secret:
+        logger.warning("INBOX_SECRET_KEY is not set; using a random key for this run")
+        secret = secrets.token_urlsafe(32)
+    inbox = Inbox(
+        settings=settings,
+        hub=Hub(),
+        templates=make_environment(settings.timezone, now),
+        clock=now,
+        hours=ServiceHours(timezone=settings.timezone, country=settings.holiday_country),
+        limiter=LoginLimiter(),
+        secret=secret,
+        cookie_secure=settings.inbox_cookie_secure,
+    )
+    app[INBOX_KEY] = inbox
 
-    async def rasa_client(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as session:
-            app[RASA_KEY] = RasaClient(settings.rasa_url, settings.rasa_token, session)
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        inbox.store = await asyncio.to_thread(Store.open, settings.support_db_url)
+        shop_engine = make_engine(settings.shop_db_url)
+        inbox.shop = session_factory(shop_engine)
+        async with aiohttp.ClientSession() as session, aiohttp.ClientSession() as http:
+            client = RasaClient(settings.rasa_url, settings.rasa_token, session)
+            app[RASA_KEY] = client
+            inbox.rasa = client
+            inbox.http = http
             yield
+        inbox.store.close()
+        shop_engine.dispose()
 
-    app.cleanup_ctx.append(rasa_client)
-    app.router.add_get("/", _webchat.index)
+    async def workers(app: web.Application) -> AsyncIterator[None]:
+        tasks = []
+        reader = None
+        if background:
+            reader = SqlBrokerReader(event_broker_url(settings))
+
+            async def publish(outcome: object) -> None:
+                await _views.publish_outcome(inbox, outcome)  # type: ignore[arg-type]
+
+            async def changed(handoff_ids: list[int]) -> None:
+                for handoff_id in handoff_ids:
+                    inbox.hub.publish("conversation", {"handoff_id": handoff_id})
+                inbox.hub.publish("queue", {})
+
+            housekeeping = Housekeeping(
+                store=inbox.db(), rasa=inbox.rasa_client, hours=inbox.hours, clock=now,
+                wait_minutes=settings.handoff_wait_minutes, on_change=changed,
+            )
+            tasks = [
+                asyncio.create_task(
+                    run_consumer(inbox.db(), reader, now, publish, broker_poll_seconds)
+                ),
+                asyncio.create_task(housekeeping.run_forever(housekeeping_seconds)),
+            ]
+        yield
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if reader is not None:
+            reader.close()
+
+    async def end_streams(app: web.Application) -> None:
+        inbox.hub.close_all()
+
+    app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(workers)
+    app.on_shutdown.append(end_streams)  # type: ignore[arg-type]
+    _views.add_routes(app)
+    app.router.add_get("/inbox/api/media", _media.media)
+    app.router.add_get("/login", _login.login_form)
+    app.router.add_post("/login", _login.login)
+    app.router.add_post("/logout", _login.logout)
+    app.router.add_get("/inbox/password", _login.password_form)
+    app.router.add_post("/inbox/password", _login.change_password)
     _webchat.add_routes(app, RASA_KEY)
     app.router.add_static("/static/", STATIC_DIR)
     return app

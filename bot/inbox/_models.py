@@ -67,6 +67,9 @@ class HandoffState(SupportBase):
     last_customer_at = Column(DateTime, nullable=True)
     unread = Column(Integer, nullable=False, default=0)
     csat_asked_at = Column(DateTime, nullable=True)
+    # Broker row id of the bot's ``pause`` for this handoff: customer messages after it were
+    # written while waiting for a person.
+    pause_event_id = Column(Integer, nullable=True)
 
 
 class HandoffEvent(SupportBase):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
+from urllib.parse import quote
 
 import aiohttp
 
@@ -11,6 +12,21 @@ from bot.errors import BotError
 
 class RasaUnavailableError(BotError):
     """The Rasa server did not answer (not started yet, or down)."""
+
+
+class RasaRequestError(BotError):
+    """Rasa answered, but refused or failed (e.g. the channel could not deliver a message)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error_message(body: Any, status: int) -> str:
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("reason") or f"HTTP {status}")
+    return f"HTTP {status}"
 
 
 class RasaClient:
@@ -38,3 +54,48 @@ class RasaClient:
                 return answers
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RasaUnavailableError(f"Rasa is not reachable at {self._base}: {error}") from error
+
+    def _conversation_url(self, sender: str, suffix: str) -> str:
+        return f"{self._base}/conversations/{quote(sender, safe='')}/{suffix}"
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        params: Dict[str, str],
+        body: Any = None,
+        timeout: float = 30,
+    ) -> Dict[str, Any]:
+        params = {**params, "token": self._token}
+        try:
+            async with self._session.request(
+                method, url, params=params, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
+                try:
+                    payload: Any = await response.json(content_type=None)
+                except ValueError:
+                    payload = None
+                if response.status != 200:
+                    message = _error_message(payload, response.status)
+                    raise RasaRequestError(response.status, message)
+                return payload if isinstance(payload, dict) else {}
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailableError(f"Rasa is not reachable at {self._base}: {error}") from error
+
+    async def tracker(self, sender: str) -> Dict[str, Any]:
+        """The conversation's tracker with its events (since the last restart)."""
+        return await self._call("GET", self._conversation_url(sender, "tracker"), {})
+
+    async def append_events(self, sender: str, events: List[Dict[str, Any]]) -> Dict[str, Any]:
+        """Append events and run their side effects on the customer's latest channel.
+
+        A ``bot`` event is delivered through that channel's output channel; if delivery raises,
+        Rasa answers 500 and the events are *not* stored (:class:`RasaRequestError`).
+        """
+        return await self._call(
+            "POST",
+            self._conversation_url(sender, "tracker/events"),
+            {"output_channel": "latest", "execute_side_effects": "true", "include_events": "NONE"},
+            body=events,
+            timeout=60,
+        )

@@ -1,0 +1,161 @@
+"""``python -m bot agent ...``: manage community-manager accounts of the inbox."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.inbox._auth import end_all_sessions
+from bot.inbox._models import Agent
+from bot.inbox._passwords import WeakPasswordError, generate_password, hash_password
+from bot.inbox._store import Store
+from bot.settings import Settings
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """(password, generated). ``--password-stdin`` reads one line; otherwise one is generated."""
+    if args.password_stdin:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Passwort: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        return password, False
+    return generate_password(), True
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    name = args.name.strip()
+    if not name or len(name) > 64:
+        print("Fehler: der Name muss 1–64 Zeichen lang sein.", file=sys.stderr)
+        return 2
+    password, generated = _read_password(args)
+    try:
+        hashed = hash_password(password)
+    except WeakPasswordError as error:
+        print(f"Fehler: {error}", file=sys.stderr)
+        return 2
+    store = Store.open(settings.support_db_url)
+    try:
+        def add(session: Any) -> bool:
+            existing = session.execute(select(Agent).where(Agent.name == name)).scalars().first()
+            if existing is not None:
+                return False
+            session.add(Agent(name=name, password_hash=hashed, is_admin=bool(args.admin),
+                              active=True))
+            return True
+
+        if not store.call(add):
+            print(f"Fehler: {name!r} gibt es schon (neues Passwort: "
+                  f"python -m bot agent password {name}).", file=sys.stderr)
+            return 1
+    finally:
+        store.close()
+    role = "Admin" if args.admin else "Community Manager"
+    print(f"{role} {name!r} angelegt.")
+    if generated:
+        print(f"Einmal-Passwort (wird nicht noch einmal angezeigt): {password}")
+        print("Bitte nach der ersten Anmeldung unter „Passwort ändern“ ein eigenes setzen.")
+    return 0
+
+
+def _password(args: argparse.Namespace, settings: Settings) -> int:
+    password, generated = _read_password(args)
+    try:
+        hashed = hash_password(password)
+    except WeakPasswordError as error:
+        print(f"Fehler: {error}", file=sys.stderr)
+        return 2
+    store = Store.open(settings.support_db_url)
+    try:
+        def change(session: Any) -> bool:
+            agent = session.execute(select(Agent).where(Agent.name == args.name)).scalars().first()
+            if agent is None:
+                return False
+            agent.password_hash = hashed
+            end_all_sessions(session, agent.id)
+            return True
+
+        if not store.call(change):
+            print(f"Fehler: {args.name!r} gibt es nicht.", file=sys.stderr)
+            return 1
+    finally:
+        store.close()
+    print(f"Passwort von {args.name!r} geändert; alle Sitzungen beendet.")
+    if generated:
+        print(f"Einmal-Passwort: {password}")
+    return 0
+
+
+def _set_active(args: argparse.Namespace, settings: Settings, active: bool) -> int:
+    store = Store.open(settings.support_db_url)
+    try:
+        def toggle(session: Any) -> bool:
+            agent = session.execute(select(Agent).where(Agent.name == args.name)).scalars().first()
+            if agent is None:
+                return False
+            agent.active = active
+            if not active:
+                end_all_sessions(session, agent.id)
+            return True
+
+        if not store.call(toggle):
+            print(f"Fehler: {args.name!r} gibt es nicht.", file=sys.stderr)
+            return 1
+    finally:
+        store.close()
+    print(f"{args.name!r} {'aktiviert' if active else 'deaktiviert (abgemeldet)'}.")
+    return 0
+
+
+def _disable(args: argparse.Namespace, settings: Settings) -> int:
+    return _set_active(args, settings, False)
+
+
+def _enable(args: argparse.Namespace, settings: Settings) -> int:
+    return _set_active(args, settings, True)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store.open(settings.support_db_url)
+    try:
+        agents = store.call(
+            lambda session: [
+                (a.name, bool(a.is_admin), bool(a.active))
+                for a in session.execute(select(Agent).order_by(Agent.name)).scalars()
+            ]
+        )
+    finally:
+        store.close()
+    if not agents:
+        print("Noch keine Accounts. Anlegen: python -m bot agent add NAME --admin")
+    for name, admin, active in agents:
+        marks = ("Admin" if admin else "", "" if active else "deaktiviert")
+        flags = ", ".join(mark for mark in marks if mark)
+        print(f"{name}{f'  ({flags})' if flags else ''}")
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    agent = subparsers.add_parser("agent", help="manage inbox accounts (community managers)")
+    commands = agent.add_subparsers(dest="agent_command", required=True, metavar="ACTION")
+    add = commands.add_parser("add", help="create an account; prints a one-time password")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="may manage canned responses")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from stdin instead of generating one")
+    add.set_defaults(handler=_add)
+    password = commands.add_parser("password", help="set a new password (ends all sessions)")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(handler=_password)
+    disable = commands.add_parser("disable", help="lock an account and end its sessions")
+    disable.add_argument("name")
+    disable.set_defaults(handler=_disable)
+    enable = commands.add_parser("enable", help="unlock an account")
+    enable.add_argument("name")
+    enable.set_defaults(handler=_enable)
+    commands.add_parser("list", help="list accounts").set_defaults(handler=_list)
