@@ -56,7 +56,7 @@ class RasaClient:
             raise RasaUnavailableError(f"Rasa is not reachable at {self._base}: {error}") from error
 
     def _conversation_url(self, sender: str, suffix: str) -> str:
-        return f"{self._base}/conversations/{quote(sender, safe='')}/{suffix}"
+        return f"{self._base}/conversations/{quote(sender, safe=':+')}/{suffix}"
 
     async def _call(
         self,

@@ -1,0 +1,189 @@
+"""What both messenger channels do with a customer's message once its webhook accepted it.
+
+Webhooks answer the provider at once and hand the work to a background task here. Tasks for
+the same customer run one after another in arrival order (so a quick second message cannot
+overtake the first); different customers run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from bot.models import utcnow
+from channels._store import ChannelStore, MediaItem
+from channels._texts import MEDIA_LABELS, MEDIA_REPLIES
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# Dedupe records are kept this long; providers give up redelivering long before.
+DEDUPE_RETENTION = timedelta(days=7)
+# Messages accepted but not handled (the server stopped in between) are caught up on the next
+# start if they are at most this old; older ones would confuse more than help.
+CATCH_UP_WINDOW = timedelta(minutes=15)
+
+
+class SerialTasks:
+    """Background tasks, serialised per key (the customer), FIFO."""
+
+    def __init__(self) -> None:
+        self._locks: Dict[str, asyncio.Lock] = {}
+        self._waiting: Dict[str, int] = {}
+        self._tasks: Set["asyncio.Task[None]"] = set()
+
+    def spawn(self, key: str, work: Callable[[], Awaitable[None]], what: str) -> None:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+
+        async def run() -> None:
+            try:
+                async with lock:
+                    await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("could not handle %s", what)
+            finally:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    self._waiting.pop(key, None)
+                    self._locks.pop(key, None)
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float) -> None:
+        """Let running work finish (up to ``timeout`` seconds), then cancel the rest."""
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+
+
+class LazyStore:
+    """The channel store, created (and its tables ensured) on first use inside the server."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._store: Optional[ChannelStore] = None
+        self._lock = asyncio.Lock()  # Python 3.10 binds it to the loop on first use
+
+    async def get(self) -> ChannelStore:
+        if self._store is None:
+            async with self._lock:
+                if self._store is None:
+                    store = ChannelStore.from_url(self._url)
+                    await store.run(store.ensure_schema)
+                    await store.run(store.forget_inbound_before, utcnow() - DEDUPE_RETENTION)
+                    self._store = store
+        return self._store
+
+
+def media_metadata(items: List[MediaItem]) -> List[Dict[str, Any]]:
+    return [item.as_metadata() for item in items]
+
+
+async def log_without_understanding(
+    agent: Any, message: UserMessage, reply: Optional[str]
+) -> bool:
+    """Add ``message`` to the conversation without NLU and answer ``reply`` unless the bot is
+    paused (an agent has the conversation). Used for media the bot cannot read: the agent sees
+    it in the transcript, the customer learns what the bot can do. Returns True if it replied.
+    """
+    from rasa.shared.core.events import BotUttered, Event, UserUttered
+
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await agent.processor.fetch_tracker_and_update_session(
+            message.sender_id, message.output_channel, message.metadata
+        )
+        tracker.update(
+            UserUttered(
+                message.text,
+                input_channel=message.input_channel,
+                message_id=message.message_id,
+                metadata=message.metadata,
+            )
+        )
+        events: List[Event] = []
+        if reply and not tracker.is_paused():
+            events.append(BotUttered(reply, metadata={"source": "channel"}))
+            for event in events:
+                tracker.update(event)
+        # Saved before sending: the agent sees the customer's item even if delivery is slow.
+        await agent.tracker_store.save(tracker)
+        await agent.processor.execute_side_effects(events, tracker, message.output_channel)
+    return bool(events)
+
+
+async def dispatch(
+    *,
+    channel: str,
+    store: ChannelStore,
+    agent: Any,
+    on_new_message: OnNewMessage,
+    output_channel: OutputChannel,
+    sender_id: str,
+    text: Optional[str],
+    media: List[MediaItem],
+    metadata: Dict[str, Any],
+    external_id: Optional[str],
+) -> None:
+    """Hand one customer message to Rasa: text goes through NLU (with any media attached as
+    metadata); media without text is recorded on the conversation with a German reply."""
+    if media:
+        await store.run(
+            store.record_media, channel, sender_id, external_id, media, text or None
+        )
+        metadata = {**metadata, "media": media_metadata(media)}
+    if text and text.strip():
+        await on_new_message(
+            UserMessage(
+                text,
+                output_channel,
+                sender_id,
+                input_channel=channel,
+                message_id=external_id,
+                metadata=metadata,
+            )
+        )
+        return
+    kind = media[0].kind if media else "other"
+    label = " ".join(MEDIA_LABELS.get(item.kind, MEDIA_LABELS["other"]) for item in media)
+    message = UserMessage(
+        label or MEDIA_LABELS["other"],
+        output_channel,
+        sender_id,
+        input_channel=channel,
+        message_id=external_id,
+        metadata=metadata,
+    )
+    if agent is None:
+        logger.warning("no Rasa agent yet; answering %s's %s directly", sender_id, kind)
+        await output_channel.send_text_message(sender_id, MEDIA_REPLIES.get(kind, ""))
+        return
+    await log_without_understanding(
+        agent, message, MEDIA_REPLIES.get(kind, MEDIA_REPLIES["other"])
+    )
+
+
+__all__ = [
+    "CATCH_UP_WINDOW",
+    "LazyStore",
+    "OnNewMessage",
+    "SerialTasks",
+    "dispatch",
+    "log_without_understanding",
+    "media_metadata",
+]

@@ -1,0 +1,125 @@
+"""What the channels themselves say to customers (German, du-form) and tell agents."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+# Replies to messages the bot cannot read, by media kind. The customer learns what happened to
+# the item and how to go on; photos and documents are kept for our team.
+MEDIA_REPLIES: Dict[str, str] = {
+    "photo": (
+        "Danke für dein Foto! Bilder kann ich selbst nicht ansehen, aber ich habe es für unser "
+        "Team gespeichert. Schreib mir kurz in Worten, worum es geht – oder „Mensch“, dann "
+        "übernimmt jemand aus unserem Team."
+    ),
+    "document": (
+        "Danke für deine Datei! Ich kann sie selbst nicht öffnen, habe sie aber für unser Team "
+        "gespeichert. Schreib mir kurz in Worten, worum es geht – oder „Mensch“, dann "
+        "übernimmt jemand aus unserem Team."
+    ),
+    "voice": (
+        "Sprachnachrichten kann ich leider noch nicht anhören. Schreib mir dein Anliegen bitte "
+        "als Text – oder „Mensch“, dann übernimmt jemand aus unserem Team."
+    ),
+    "video": (
+        "Videos kann ich leider nicht ansehen, ich habe es aber für unser Team gespeichert. "
+        "Schreib mir kurz in Worten, worum es geht – oder „Mensch“, dann übernimmt jemand aus "
+        "unserem Team."
+    ),
+    "sticker": (
+        "Schöner Sticker! 😊 Mit Stickern kann ich leider nichts anfangen – schreib mir deine "
+        "Frage einfach als Text."
+    ),
+    "location": (
+        "Danke für deinen Standort! Damit kann ich leider nichts anfangen. Unsere Filialen "
+        "findest du, wenn du mich nach „Filialen“ fragst – sonst schreib mir deine Frage "
+        "einfach als Text."
+    ),
+    "contact": (
+        "Kontaktkarten kann ich leider nicht verarbeiten. Schreib mir deine Frage bitte als Text."
+    ),
+    "other": (
+        "Diese Art von Nachricht kann ich leider nicht lesen. Schreib mir deine Frage bitte als "
+        "Text – oder „Mensch“, dann übernimmt jemand aus unserem Team."
+    ),
+}
+MEDIA_REPLIES["audio"] = MEDIA_REPLIES["voice"]
+MEDIA_REPLIES["video_note"] = MEDIA_REPLIES["video"]
+MEDIA_REPLIES["animation"] = MEDIA_REPLIES["video"]
+MEDIA_REPLIES["venue"] = MEDIA_REPLIES["location"]
+
+# How a media item appears as the customer's message in the transcript.
+MEDIA_LABELS: Dict[str, str] = {
+    "photo": "[Foto]",
+    "document": "[Datei]",
+    "voice": "[Sprachnachricht]",
+    "audio": "[Audio]",
+    "video": "[Video]",
+    "video_note": "[Videonachricht]",
+    "animation": "[GIF]",
+    "sticker": "[Sticker]",
+    "location": "[Standort]",
+    "venue": "[Ort]",
+    "contact": "[Kontakt]",
+    "other": "[Nachricht ohne Text]",
+}
+
+OPTED_OUT = (
+    "Alles klar, du bekommst von uns keine WhatsApp-Nachrichten mehr. Wenn du wieder mit uns "
+    "schreiben möchtest (oder nur etwas abbrechen wolltest), schick einfach START."
+)
+OPTED_IN = (
+    "Willkommen zurück! Du bekommst wieder Nachrichten von uns. Wie kann ich dir helfen?"
+)
+
+# Reasons an outbound message could not be delivered: code -> German explanation for the inbox.
+FAILURE_DETAILS: Dict[str, str] = {
+    "blocked": "Die Person hat den Bot blockiert; die Nachricht wurde nicht zugestellt.",
+    "opted_out": "Die Person hat sich mit STOP abgemeldet; die Nachricht wurde nicht gesendet.",
+    "whatsapp_24h_window": (
+        "Außerhalb des 24-Stunden-Fensters von WhatsApp und keine freigegebene Vorlage "
+        "konfiguriert: Die Nachricht wurde nicht gesendet. Sie kann erst zugestellt werden, "
+        "wenn die Person wieder schreibt."
+    ),
+    "held_for_window": (
+        "Außerhalb des 24-Stunden-Fensters: Die Person wurde per freigegebener Vorlage "
+        "angeschrieben; die Nachricht wird zugestellt, sobald sie antwortet."
+    ),
+    "rate_limited": "Der Anbieter hat zu viele Nachrichten abgelehnt (Rate-Limit).",
+    "provider_unavailable": (
+        "Der Anbieter war auch nach mehreren Versuchen nicht erreichbar."
+    ),
+    "invalid_recipient": "Die Empfängeradresse ist ungültig oder nicht bei WhatsApp.",
+    "rejected": "Der Anbieter hat die Nachricht abgelehnt.",
+    "undelivered": "Der Anbieter konnte die Nachricht nicht zustellen.",
+    "previous_part_failed": (
+        "Nicht gesendet, weil der erste Teil dieser langen Nachricht nicht zugestellt wurde."
+    ),
+}
+
+
+def failure_message(reason: str) -> str:
+    """``reason: German explanation`` — the error text Rasa's HTTP API passes on to the inbox."""
+    return f"{reason}: {FAILURE_DETAILS.get(reason, FAILURE_DETAILS['rejected'])}"
+
+
+def numbered_options(titles: List[str]) -> str:
+    """``1. …`` lines and the hint how to answer: "Antworte mit 1, 2 oder 3."."""
+    lines = [f"{number}. {title}" for number, title in enumerate(titles, start=1)]
+    numbers = [str(number) for number in range(1, len(titles) + 1)]
+    if len(numbers) == 1:
+        hint = "Antworte mit 1."
+    else:
+        hint = f"Antworte mit {', '.join(numbers[:-1])} oder {numbers[-1]}."
+    return "\n".join(lines) + "\n\n" + hint
+
+
+__all__ = [
+    "FAILURE_DETAILS",
+    "MEDIA_LABELS",
+    "MEDIA_REPLIES",
+    "OPTED_IN",
+    "OPTED_OUT",
+    "failure_message",
+    "numbered_options",
+]

@@ -1,0 +1,105 @@
+"""What the channels remember survives a restart: seen ids, contacts, deliveries, choices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from bot.models import utcnow
+from channels._store import ChannelStore, MediaItem
+
+
+def store_at(tmp_path: Path) -> ChannelStore:
+    store = ChannelStore.from_url(f"sqlite:///{tmp_path / 'support.db'}")
+    store.ensure_schema()
+    return store
+
+
+def test_an_inbound_id_is_accepted_once_also_after_a_restart(tmp_path: Path) -> None:
+    assert store_at(tmp_path).claim_inbound("telegram", "1001", "42") is True
+    restarted = store_at(tmp_path)
+    assert restarted.claim_inbound("telegram", "1001", "42") is False
+    assert restarted.claim_inbound("whatsapp", "1001", "whatsapp:+49") is True
+
+
+def test_old_dedupe_records_are_pruned(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    store.claim_inbound("telegram", "1", None)
+    assert store.forget_inbound_before(utcnow() + timedelta(seconds=1)) == 1
+    assert store.claim_inbound("telegram", "1", None) is True
+
+
+def test_touching_a_contact_opens_the_window_and_clears_unreachable(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    store.mark_unreachable("telegram", "42", "blocked")
+    assert store.contact("telegram", "42").unreachable
+    before = store.touch_contact("telegram", "42")
+    assert before.unreachable and before.last_inbound_at is None
+    after = store.contact("telegram", "42")
+    assert not after.unreachable and after.last_inbound_at is not None
+
+
+def test_status_only_moves_forward_and_failures_keep_their_reason(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    row = store.record_delivery("whatsapp", "w", status="sending", text="Hallo")
+    store.finish_delivery(row, status="queued", provider_message_id="SM1", attempts=1)
+    assert store.update_status("SM1", "delivered") == "w"
+    assert store.update_status("SM1", "sent") == "w"  # late report of an earlier state
+    assert store.deliveries_for("whatsapp", "w")[0].status == "delivered"
+    store.update_status(
+        "SM1", "undelivered", reason="undelivered", detail="weg", error_code="30008"
+    )
+    [delivery] = store.deliveries_for("whatsapp", "w")
+    assert (delivery.status, delivery.reason, delivery.error_code) == (
+        "undelivered", "undelivered", "30008"
+    )
+    assert store.update_status("SM-unknown", "sent") is None
+
+
+def test_a_choice_is_taken_once_and_expires(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    store.save_choices("whatsapp", "w", ["/request_human", "Frage?"])
+    assert store.take_choice("whatsapp", "w", 3, timedelta(hours=1)) is None
+    assert store.take_choice("whatsapp", "w", 2, timedelta(hours=1)) == "Frage?"
+    assert store.take_choice("whatsapp", "w", 2, timedelta(hours=1)) is None
+    store.save_choices("whatsapp", "w", ["a"])
+    assert store.take_choice("whatsapp", "w", 1, timedelta(seconds=-1)) is None
+
+
+def test_long_payloads_get_a_short_stable_key(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    payload = "Wie lange dauert die Lieferung nach Österreich und in die Schweiz genau?"
+    key = store.payload_key(payload)
+    assert key == store.payload_key(payload) and len(key) == 32
+    assert store_at(tmp_path).payload_for(key) == payload
+    assert store.payload_for("0" * 32) is None
+
+
+def test_media_references_are_kept(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    store.record_media(
+        "telegram", "42", "tg-1",
+        [MediaItem("photo", "file-1", "image/jpeg", {"width": 10})], "Kaputt",
+    )
+    [media] = store.media_for("telegram", "42")
+    assert (media.kind, media.reference, media.caption) == ("photo", "file-1", "Kaputt")
+
+
+def test_unhandled_messages_are_found_until_marked_handled(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    store.claim_inbound("whatsapp", "SM1", "w", '{"Body": "Hallo"}')
+    store.claim_inbound("whatsapp", "SM2", "w", '{"Body": "Tschüss"}')
+    store.mark_handled("whatsapp", "SM1")
+    since = utcnow() - timedelta(minutes=1)
+    assert store_at(tmp_path).unhandled_since("whatsapp", since) == [("SM2", '{"Body": "Tschüss"}')]
+    assert store.unhandled_since("whatsapp", utcnow() + timedelta(minutes=1)) == []
+
+
+def test_a_status_report_that_overtakes_the_send_is_kept(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    assert store.update_status("SM9", "sent", channel="whatsapp", recipient="w") == "w"
+    store.record_delivery(
+        "whatsapp", "w", status="queued", text="Hallo", provider_message_id="SM9", attempts=1
+    )
+    [delivery] = store.deliveries_for("whatsapp", "w")
+    assert (delivery.status, delivery.text, delivery.attempts) == ("sent", "Hallo", 1)
