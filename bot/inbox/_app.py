@@ -27,6 +27,7 @@ from bot.inbox._waiting import Housekeeping
 from bot.models import utcnow
 from bot.service_hours import ServiceHours
 from bot.settings import Settings
+from bot.trainer._web import add_trainer_routes
 
 logger = logging.getLogger(__name__)
 
@@ -129,5 +130,6 @@ def create_app(
     app.router.add_get("/inbox/password", _login.password_form)
     app.router.add_post("/inbox/password", _login.change_password)
     _webchat.add_routes(app, RASA_KEY)
+    add_trainer_routes(app, settings)  # /inbox/trainer: behind the same login and CSRF checks
     app.router.add_static("/static/", STATIC_DIR)
     return app
