@@ -19,6 +19,8 @@ def main() -> int:
     results = run_nlu_bench()
     print("\n## NLU on the held-out split (eval/heldout.yml)\n")
     print(format_nlu_table(results))
+    if "--nlu-only" in sys.argv:
+        return 0
     print("\n## REST channel (shipped model, 500 messages, one new customer each)\n", flush=True)
     latency = run_latency_bench(results[0].model)
     print(f"| p50 | p95 | messages/s ({4} parallel) | Rasa RSS | action server RSS |")

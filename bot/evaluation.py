@@ -164,7 +164,9 @@ def load_examples(path: Path = HELDOUT) -> List[Example]:
 
 def _prediction(example: Example, parsed: Dict[str, Any]) -> Prediction:
     intent = parsed.get("intent") or {}
-    selector = (parsed.get("response_selector") or {}).get("faq") or {}
+    selectors = parsed.get("response_selector") or {}
+    # A ResponseSelector without `retrieval_intent` (Rasa's default config) answers as "default".
+    selector = selectors.get("faq") or selectors.get("default") or {}
     response = selector.get("response") or {}
     topic = response.get("intent_response_key")
     raw = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != FALLBACK]
