@@ -123,11 +123,11 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     return env
 
 
-def build_services(settings: Settings, model: Path, python: str = sys.executable) -> List[Service]:
-    endpoints = write_endpoints(settings, settings.var_dir / "endpoints.yml")
-    credentials = write_credentials(settings, settings.var_dir / "credentials.yml")
-    env = child_environment(settings)
-    rasa = [
+def rasa_command(
+    settings: Settings, model: Path, endpoints: Path, credentials: Path, python: str
+) -> List[str]:
+    """``rasa run`` with the REST channel and the token-protected HTTP API on ``settings.host``."""
+    return [
         python, "-m", "rasa", "run",
         "--model", str(model),
         "--enable-api",
@@ -136,22 +136,40 @@ def build_services(settings: Settings, model: Path, python: str = sys.executable
         "--port", str(settings.rasa_port),
         "--endpoints", str(endpoints),
         "--credentials", str(credentials),
+    ]
+
+
+def actions_command(settings: Settings, python: str) -> List[str]:
+    """The action server (binds to ``SANIC_HOST``, set by :func:`child_environment`)."""
+    return [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]
+
+
+def rasa_health_url(settings: Settings) -> str:
+    return f"{settings.rasa_url}/status?token={settings.rasa_token}"
+
+
+def actions_health_url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.action_port}/health"
+
+
+def build_services(settings: Settings, model: Path, python: str = sys.executable) -> List[Service]:
+    endpoints = write_endpoints(settings, settings.var_dir / "endpoints.yml")
+    credentials = write_credentials(settings, settings.var_dir / "credentials.yml")
+    env = child_environment(settings)
+    rasa = rasa_command(settings, model, endpoints, credentials, python) + [
         "--log-file", str(settings.var_dir / "rasa.log"),
     ]
-    actions = [
-        python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port),
-    ]
+    actions = actions_command(settings, python)
     inbox = [python, "-m", "bot", "inbox"]
     return [
-        Service(
-            "Aktionsserver", actions, f"http://{settings.host}:{settings.action_port}/health", env
-        ),
-        Service("Rasa", rasa, f"{settings.rasa_url}/status?token={settings.rasa_token}", env),
+        Service("Aktionsserver", actions, actions_health_url(settings), env),
+        Service("Rasa", rasa, rasa_health_url(settings), env),
         Service("Inbox", inbox, f"{settings.inbox_url}/chat", env),
     ]
 
 
-def _healthy(url: str) -> bool:
+def is_healthy(url: str) -> bool:
+    """True if ``url`` (a loopback health endpoint) answers 2xx right now."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(200 <= response.status < 300)
@@ -169,7 +187,7 @@ def wait_until_healthy(services: List[Service], timeout: float = 300.0) -> None:
                     f"{service.name} stopped during start-up (exit {service.process.returncode}); "
                     "see its output above"
                 )
-            if _healthy(service.health_url):
+            if is_healthy(service.health_url):
                 print(f"  ✓ {service.name} läuft", flush=True)
                 pending.remove(service)
         if pending and time.monotonic() > deadline:

@@ -23,7 +23,14 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-from bot.launcher import write_endpoints
+from bot.launcher import (
+    actions_command,
+    actions_health_url,
+    is_healthy,
+    rasa_command,
+    rasa_health_url,
+    write_endpoints,
+)
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 from bot.spacy_model import ensure_spacy_model
 from bot.training import train
@@ -57,14 +64,6 @@ def _train_test_model() -> Path:
     fast_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     result = train(PROJECT_ROOT, TEST_MODEL_DIR, config=str(fast_config), name="test")
     return result.model
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(200 <= response.status < 300)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @dataclass
@@ -168,24 +167,11 @@ def start_stack(
     stack.logs = [action_log, rasa_log]
     python = sys.executable
     commands = [
+        (actions_command(settings, python), action_log, actions_health_url(settings)),
         (
-            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
-            action_log,
-            f"http://127.0.0.1:{settings.action_port}/health",
-        ),
-        (
-            [
-                python, "-m", "rasa", "run",
-                "--model", str(model),
-                "--enable-api",
-                "--auth-token", settings.rasa_token,
-                "--interface", "127.0.0.1",
-                "--port", str(settings.rasa_port),
-                "--endpoints", str(endpoints),
-                "--credentials", str(credentials_file),
-            ],
+            rasa_command(settings, model, endpoints, credentials_file, python),
             rasa_log,
-            f"{settings.rasa_url}/status?token={settings.rasa_token}",
+            rasa_health_url(settings),
         ),
     ]
     try:
@@ -198,7 +184,7 @@ def start_stack(
             )
         deadline = time.monotonic() + timeout
         for (_, _, health), process in zip(commands, stack.processes, strict=True):
-            while not _healthy(health):
+            while not is_healthy(health):
                 if process.poll() is not None:
                     raise RuntimeError(f"a server died during start-up:\n{stack.log_tail()}")
                 if time.monotonic() > deadline:
