@@ -11,11 +11,18 @@ from typing import Any, Dict, List, Set
 import yaml
 
 from bot.faq import MAX_ANSWER_CHARS, addresses_formally, missing_facts
-from bot.trainer._project import FAQ_PREFIX, Project, TrainingData, load_training_data
+from bot.trainer._project import (
+    FAQ_PREFIX,
+    Project,
+    TrainingData,
+    _safe_load,
+    load_training_data,
+)
 from bot.trainer._similar import NEAR_DUPLICATE, near_pairs
 
 MIN_EXAMPLES = 5
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DOMAIN_GAP = re.compile(r"not (?:listed in|part of|defined in|included in) the domain", re.I)
 
 
 @dataclass(frozen=True)
@@ -59,12 +66,20 @@ def rasa_validate(project: Project) -> List[Finding]:
     completed = subprocess.run(
         command, cwd=project.root, env=quiet_environment(), capture_output=True, text=True
     )
-    if completed.returncode == 0:
-        return []
     output = _ANSI.sub("", completed.stdout + completed.stderr).splitlines()
-    lines = [line.strip() for line in output if "ERROR" in line or "Error" in line]
-    detail = " | ".join(lines[-5:]) or " | ".join(output[-3:])
-    return [Finding("error", "rasa-validate", f"rasa data validate failed: {detail}")]
+    findings = []
+    # Rasa only warns (exit 0) about names missing in the domain; the bot breaks on them.
+    seen = set()
+    for line in output:
+        text = line.split("UserWarning:", 1)[-1].strip()
+        if "UserWarning" in line and _DOMAIN_GAP.search(text) and text not in seen:
+            seen.add(text)
+            findings.append(Finding("error", "rasa-validate", text))
+    if completed.returncode != 0:
+        lines = [line.strip() for line in output if "ERROR" in line or "Error" in line]
+        detail = " | ".join(lines[-5:]) or " | ".join(output[-3:])
+        findings.append(Finding("error", "rasa-validate", f"rasa data validate failed: {detail}"))
+    return findings
 
 
 def duplicates(data: TrainingData, threshold: float = NEAR_DUPLICATE) -> List[Finding]:
@@ -137,7 +152,9 @@ def _used_names(project: Project, domain: Dict[str, Any]) -> Set[str]:
     used: Set[str] = set()
     stories_dir = project.root / "data"
     for path in stories_dir.rglob("*.yml"):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        content = _safe_load(path) or {}
+        if not isinstance(content, dict):
+            continue
         for block in (content.get("stories") or []) + (content.get("rules") or []):
             for step in block.get("steps") or []:
                 if isinstance(step, dict) and "action" in step:
@@ -157,7 +174,7 @@ def _used_names(project: Project, domain: Dict[str, Any]) -> Set[str]:
 
 
 def unused_responses(project: Project) -> List[Finding]:
-    domain = yaml.safe_load(project.domain.read_text(encoding="utf-8")) or {}
+    domain = _safe_load(project.domain) or {}
     used = _used_names(project, domain)
     return [
         Finding("warning", "unused-response", f"{name} is never used by a rule, story or action")

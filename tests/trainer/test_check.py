@@ -83,7 +83,10 @@ def test_cli_check_runs_rasa_validate_and_fails_on_errors(
     out = capsys.readouterr().out
     assert "0 error(s)" in out
     with project.rules.open("a", encoding="utf-8") as rules:
-        rules.write("\n- rule: broken\n  steps:\n  - intent: greet\n"
-                    "  - action: utter_does_not_exist\n")
+        rules.write("\n- rule: broken\n  steps:\n  - intent: not_declared_intent\n"
+                    "  - action: utter_greet\n")
     assert main(["check", "--project", str(project.root)]) == 1
-    assert "rasa data validate failed" in capsys.readouterr().out
+    assert "ERROR   [rasa-validate] The intent 'not_declared_intent' is used in your stories, " \
+        "but it is not listed in the domain file" in capsys.readouterr().out
+    project.rules.write_text("rules: [unclosed\n", encoding="utf-8")
+    assert main(["check", "--project", str(project.root)]) in (1, 2)
