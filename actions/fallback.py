@@ -11,7 +11,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._tracker import NLU_FALLBACK, answer_guard
 from actions.handoff import asked_back_recently
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
@@ -80,4 +79,4 @@ class ActionHandleFallback(Action):
         return []
 
 
-__all__ = ["ActionHandleFallback", "NLU_FALLBACK", "answer_guard", "candidate_buttons"]
+__all__ = ["ActionHandleFallback", "candidate_buttons"]

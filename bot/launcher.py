@@ -79,7 +79,7 @@ def _sql_store(url: str) -> Dict[str, object]:
 def write_endpoints(settings: Settings, path: Path) -> Path:
     """endpoints.yml for this run: action server, tracker store and SQL event broker."""
     tracker = _sql_store(settings.tracker_db_url)
-    broker_url = settings.extra.get("EVENT_BROKER_DB_URL", "").strip() or (
+    broker_url = settings.event_broker_db_url or (
         f"sqlite:///{settings.var_dir / 'events.db'}"
     )
     broker = _sql_store(broker_url)
@@ -88,7 +88,7 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
         "tracker_store": tracker,
         "event_broker": broker,
     }
-    redis_url = settings.extra.get("LOCK_STORE_REDIS_URL", "").strip()
+    redis_url = settings.lock_store_redis_url
     if redis_url:
         from urllib.parse import urlparse
 

@@ -53,16 +53,6 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigurationError(f"{key} must be a whole number, got {raw!r}") from None
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{key} must be a number, got {raw!r}") from None
-
-
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -106,6 +96,8 @@ class Settings:
     inbox_cookie_secure: bool = False
     # Rasa's SQL event broker table the inbox consumes ("" = sqlite var/events.db).
     event_broker_db_url: str = ""
+    # Redis lock store for several Rasa instances ("" = Rasa's in-memory lock store).
+    lock_store_redis_url: str = ""
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -182,6 +174,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         inbox_cookie_secure=env.get("INBOX_COOKIE_SECURE", "").strip().lower()
         in ("1", "true", "yes", "on"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
+        lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
