@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.inbox._auth import end_all_sessions
 from bot.inbox._models import Agent
-from bot.inbox._passwords import WeakPasswordError, generate_password, hash_password
+from bot.inbox._passwords import generate_password, hash_password
 from bot.inbox._store import Store
 from bot.settings import Settings
 
@@ -27,17 +27,18 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
     return generate_password(), True
 
 
+def _new_password(args: argparse.Namespace) -> tuple[str, str, bool]:
+    """(password, its hash, generated?); a weak password raises WeakPasswordError (exit 2)."""
+    password, generated = _read_password(args)
+    return password, hash_password(password), generated
+
+
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     name = args.name.strip()
     if not name or len(name) > 64:
         print("Fehler: der Name muss 1–64 Zeichen lang sein.", file=sys.stderr)
         return 2
-    password, generated = _read_password(args)
-    try:
-        hashed = hash_password(password)
-    except WeakPasswordError as error:
-        print(f"Fehler: {error}", file=sys.stderr)
-        return 2
+    password, hashed, generated = _new_password(args)
     store = Store.open(settings.support_db_url)
     try:
         def add(session: Any) -> bool:
@@ -63,12 +64,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _password(args: argparse.Namespace, settings: Settings) -> int:
-    password, generated = _read_password(args)
-    try:
-        hashed = hash_password(password)
-    except WeakPasswordError as error:
-        print(f"Fehler: {error}", file=sys.stderr)
-        return 2
+    password, hashed, generated = _new_password(args)
     store = Store.open(settings.support_db_url)
     try:
         def change(session: Any) -> bool:

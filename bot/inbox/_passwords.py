@@ -7,13 +7,15 @@ import hashlib
 import hmac
 import secrets
 
+from bot.errors import BotError
+
 N, R, P = 2**14, 8, 1
 KEY_LENGTH = 32
 MIN_LENGTH = 10
 
 
-class WeakPasswordError(ValueError):
-    """The password is too short."""
+class WeakPasswordError(BotError, ValueError):
+    """The password is too short (the CLI prints it as one line and exits 2)."""
 
 
 def _b64(raw: bytes) -> str:
