@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 
@@ -31,6 +31,24 @@ def _new_password(args: argparse.Namespace) -> tuple[str, str, bool]:
     """(password, its hash, generated?); a weak password raises WeakPasswordError (exit 2)."""
     password, generated = _read_password(args)
     return password, hash_password(password), generated
+
+
+def _update_agent(
+    settings: Settings, name: str, update: Callable[[Any, Agent], None]
+) -> bool:
+    """Apply ``update`` to the agent called ``name`` in one transaction; False if none."""
+    store = Store.open(settings.support_db_url)
+    try:
+        def apply(session: Any) -> bool:
+            agent = session.execute(select(Agent).where(Agent.name == name)).scalars().first()
+            if agent is None:
+                return False
+            update(session, agent)
+            return True
+
+        return bool(store.call(apply))
+    finally:
+        store.close()
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,21 +83,13 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 def _password(args: argparse.Namespace, settings: Settings) -> int:
     password, hashed, generated = _new_password(args)
-    store = Store.open(settings.support_db_url)
-    try:
-        def change(session: Any) -> bool:
-            agent = session.execute(select(Agent).where(Agent.name == args.name)).scalars().first()
-            if agent is None:
-                return False
-            agent.password_hash = hashed
-            end_all_sessions(session, agent.id)
-            return True
+    def change(session: Any, agent: Agent) -> None:
+        agent.password_hash = hashed
+        end_all_sessions(session, agent.id)
 
-        if not store.call(change):
-            print(f"Fehler: {args.name!r} gibt es nicht.", file=sys.stderr)
-            return 1
-    finally:
-        store.close()
+    if not _update_agent(settings, args.name, change):
+        print(f"Fehler: {args.name!r} gibt es nicht.", file=sys.stderr)
+        return 1
     print(f"Passwort von {args.name!r} geändert; alle Sitzungen beendet.")
     if generated:
         print(f"Einmal-Passwort: {password}")
@@ -87,22 +97,14 @@ def _password(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _set_active(args: argparse.Namespace, settings: Settings, active: bool) -> int:
-    store = Store.open(settings.support_db_url)
-    try:
-        def toggle(session: Any) -> bool:
-            agent = session.execute(select(Agent).where(Agent.name == args.name)).scalars().first()
-            if agent is None:
-                return False
-            agent.active = active
-            if not active:
-                end_all_sessions(session, agent.id)
-            return True
+    def toggle(session: Any, agent: Agent) -> None:
+        agent.active = active
+        if not active:
+            end_all_sessions(session, agent.id)
 
-        if not store.call(toggle):
-            print(f"Fehler: {args.name!r} gibt es nicht.", file=sys.stderr)
-            return 1
-    finally:
-        store.close()
+    if not _update_agent(settings, args.name, toggle):
+        print(f"Fehler: {args.name!r} gibt es nicht.", file=sys.stderr)
+        return 1
     print(f"{args.name!r} {'aktiviert' if active else 'deaktiviert (abgemeldet)'}.")
     return 0
 

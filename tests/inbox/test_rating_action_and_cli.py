@@ -81,3 +81,24 @@ def test_short_passwords_are_refused(tmp_path: Path, monkeypatch: Any, password:
     monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path))
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
     assert cli.main(["agent", "add", "anna", "--password-stdin"]) == 2
+
+
+def test_agent_password_disable_enable(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'support.db'}"
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPPORT_DB_URL", url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("ein-langes-passwort\nneues-langes-passwort\n"))
+    assert cli.main(["agent", "add", "anna", "--password-stdin"]) == 0
+    assert cli.main(["agent", "password", "anna", "--password-stdin"]) == 0
+    assert cli.main(["agent", "disable", "anna"]) == 0
+    store = Store.open(url)
+
+    def anna() -> Any:
+        return store.call(lambda s: s.execute(select(Agent)).scalars().one())
+
+    assert verify_password("neues-langes-passwort", anna().password_hash)
+    assert anna().active is False
+    assert cli.main(["agent", "enable", "anna"]) == 0
+    assert anna().active is True
+    assert cli.main(["agent", "disable", "bert"]) == 1
+    assert "'bert' gibt es nicht" in capsys.readouterr().err
