@@ -53,6 +53,36 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigurationError(f"{key} must be a whole number, got {raw!r}") from None
 
 
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{key} must be true or false, got {raw!r}")
+
+
+def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks, normalised (``10.0.0.0/8``)."""
+    import ipaddress
+
+    networks = []
+    for item in env.get(key, "").replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigurationError(
+                f"{key} must list IP addresses or networks (e.g. 127.0.0.1,10.0.0.0/8), "
+                f"got {item!r}"
+            ) from None
+    return tuple(networks)
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -92,8 +122,12 @@ class Settings:
     holiday_country: str = "DE"
     handoff_wait_minutes: int = 10
     inbox_secret_key: str = ""
-    # Inbox: session cookies only over HTTPS (set when the inbox is served behind TLS).
+    # Inbox: session cookies only over HTTPS. Default: on when PUBLIC_BASE_URL is https;
+    # INBOX_COOKIE_SECURE overrides it either way.
     inbox_cookie_secure: bool = False
+    # Reverse proxies (IPs/CIDR networks) whose X-Forwarded-For the inbox believes; empty =
+    # the direct peer address is the client.
+    inbox_trusted_proxies: tuple[str, ...] = ()
     # Rasa's SQL event broker table the inbox consumes ("" = sqlite var/events.db).
     event_broker_db_url: str = ""
     # Redis lock store for several Rasa instances ("" = Rasa's in-memory lock store).
@@ -154,6 +188,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
             api_base_url=env.get("TWILIO_API_BASE_URL", "").strip(),
             template_content_sid=env.get("TWILIO_TEMPLATE_CONTENT_SID", "").strip(),
         )
+    public_base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
     return Settings(
         var_dir=var_dir,
         host=env.get("BOT_HOST", "").strip() or "127.0.0.1",
@@ -166,13 +201,15 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         shop_db_url=env.get("SHOP_DB_URL", "").strip() or _sqlite_url(var_dir / "shop.db"),
         tracker_db_url=env.get("TRACKER_DB_URL", "").strip()
         or _sqlite_url(var_dir / "tracker.db"),
-        public_base_url=env.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+        public_base_url=public_base_url,
         timezone=env.get("SERVICE_TIMEZONE", "").strip() or "Europe/Berlin",
         holiday_country=env.get("SERVICE_HOLIDAY_COUNTRY", "").strip() or "DE",
         handoff_wait_minutes=_int(env, "HANDOFF_WAIT_MINUTES", 10),
         inbox_secret_key=env.get("INBOX_SECRET_KEY", "").strip(),
-        inbox_cookie_secure=env.get("INBOX_COOKIE_SECURE", "").strip().lower()
-        in ("1", "true", "yes", "on"),
+        inbox_cookie_secure=_flag(
+            env, "INBOX_COOKIE_SECURE", public_base_url.lower().startswith("https://")
+        ),
+        inbox_trusted_proxies=_networks(env, "INBOX_TRUSTED_PROXIES"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
         telegram=telegram,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import secrets
 from datetime import datetime
@@ -15,7 +16,6 @@ from aiohttp import web
 
 from bot.database import make_engine, session_factory
 from bot.inbox import _login, _media, _views, _webchat
-from bot.inbox._auth import LoginLimiter
 from bot.inbox._broker import SqlBrokerReader, run_consumer
 from bot.inbox._context import INBOX_KEY, Inbox
 from bot.inbox._hub import Hub
@@ -64,9 +64,11 @@ def create_app(
         templates=make_environment(settings.timezone, now),
         clock=now,
         hours=ServiceHours(timezone=settings.timezone, country=settings.holiday_country),
-        limiter=LoginLimiter(),
         secret=secret,
         cookie_secure=settings.inbox_cookie_secure,
+        trusted_proxies=tuple(
+            ipaddress.ip_network(network) for network in settings.inbox_trusted_proxies
+        ),
     )
     app[INBOX_KEY] = inbox
 

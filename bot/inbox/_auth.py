@@ -1,20 +1,20 @@
-"""Agent log-in: sessions (hashed cookie tokens in the database), CSRF tokens, rate limiting."""
+"""Agent log-in: sessions (hashed cookie tokens in the database), CSRF tokens, roles.
+
+Throttling of log-in attempts is in :mod:`bot.inbox._throttle`."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Deque, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.inbox._models import Agent, AgentSession
+from bot.inbox._models import ROLES, Agent, AgentSession
 from bot.inbox._passwords import dummy_hash, verify_password
 
 SESSION_COOKIE = "inbox_session"
@@ -34,12 +34,40 @@ class LoggedIn:
 
     agent_id: int
     name: str
-    is_admin: bool
+    role: str
     csrf_token: str
     session_id: int
+    must_change_password: bool = False
+
+    def has_role(self, role: str) -> bool:
+        """True if the agent's role is ``role`` or one that includes it (admin ⊃ trainer)."""
+        mine = self.role if self.role in ROLES else "agent"
+        return ROLES.index(mine) >= ROLES.index(role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role("admin")
+
+    @property
+    def is_trainer(self) -> bool:
+        return self.has_role("trainer")
 
     def as_agent(self) -> Agent:
-        return Agent(id=self.agent_id, name=self.name, is_admin=self.is_admin, active=True)
+        return Agent(id=self.agent_id, name=self.name, is_admin=self.is_admin, role=self.role,
+                     active=True)
+
+
+def role_of(agent: Agent) -> str:
+    """The agent's role; rows from before roles only know ``is_admin``."""
+    role = str(agent.role or "")
+    if role in ROLES:
+        return "admin" if agent.is_admin and role == "agent" else role
+    return "admin" if agent.is_admin else "agent"
+
+
+def _logged_in(agent: Agent, record: AgentSession) -> LoggedIn:
+    return LoggedIn(agent.id, agent.name, role_of(agent), record.csrf_token, record.id,
+                    bool(agent.must_change_password))
 
 
 _DUMMY_HASH: Optional[str] = None
@@ -72,7 +100,7 @@ def create_session(session: Session, agent: Agent, now: datetime) -> Tuple[str, 
     )
     session.add(record)
     session.flush()
-    return token, LoggedIn(agent.id, agent.name, bool(agent.is_admin), record.csrf_token, record.id)
+    return token, _logged_in(agent, record)
 
 
 def lookup_session(session: Session, token: str, now: datetime) -> Optional[LoggedIn]:
@@ -88,7 +116,7 @@ def lookup_session(session: Session, token: str, now: datetime) -> Optional[Logg
     record, agent = row
     if record.expires_at <= now or not agent.active:
         return None
-    return LoggedIn(agent.id, agent.name, bool(agent.is_admin), record.csrf_token, record.id)
+    return _logged_in(agent, record)
 
 
 def end_session(session: Session, session_id: int) -> None:
@@ -118,36 +146,3 @@ def check_login_token(secret: str, cookie_nonce: Optional[str], form_token: Opti
     if not cookie_nonce or not form_token:
         return False
     return hmac.compare_digest(sign_nonce(secret, cookie_nonce).encode(), form_token.encode())
-
-
-class LoginLimiter:
-    """Failed logins per client address and per agent name within a sliding window."""
-
-    def __init__(self, per_name: int = 5, per_address: int = 20, window: float = 300.0) -> None:
-        self.per_name = per_name
-        self.per_address = per_address
-        self.window = window
-        self._failures: Dict[str, Deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> Deque[float]:
-        entries = self._failures.setdefault(key, deque())
-        while entries and entries[0] <= now - self.window:
-            entries.popleft()
-        return entries
-
-    def blocked(self, address: str, name: str, now: Optional[float] = None) -> bool:
-        now = time.monotonic() if now is None else now
-        return (
-            len(self._recent(f"name:{name.strip().lower()}", now)) >= self.per_name
-            or len(self._recent(f"addr:{address}", now)) >= self.per_address
-        )
-
-    def failed(self, address: str, name: str, now: Optional[float] = None) -> None:
-        now = time.monotonic() if now is None else now
-        self._recent(f"name:{name.strip().lower()}", now).append(now)
-        self._recent(f"addr:{address}", now).append(now)
-        if len(self._failures) > 10000:  # bound memory under a flood of names
-            self._failures = {k: v for k, v in self._failures.items() if v}
-
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(f"name:{name.strip().lower()}", None)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Optional
+from ipaddress import IPv4Network, IPv6Network
+from typing import Callable, Optional, Tuple, Union
 
 import aiohttp
 import jinja2
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbox._auth import LoggedIn, LoginLimiter
+from bot.inbox._auth import LoggedIn
 from bot.inbox._hub import Hub
 from bot.inbox._rasa import RasaClient
 from bot.inbox._store import Store
+from bot.inbox._throttle import ThrottlePolicy
 from bot.service_hours import ServiceHours
 from bot.settings import Settings
 
 Clock = Callable[[], datetime]
+Network = Union[IPv4Network, IPv6Network]
 
 
 @dataclass
@@ -28,9 +31,10 @@ class Inbox:
     templates: jinja2.Environment
     clock: Clock
     hours: ServiceHours
-    limiter: LoginLimiter
     secret: str
     cookie_secure: bool
+    throttle: ThrottlePolicy = ThrottlePolicy()
+    trusted_proxies: Tuple[Network, ...] = ()
     store: Optional[Store] = None
     rasa: Optional[RasaClient] = None
     shop: "Optional[sessionmaker[Session]]" = None

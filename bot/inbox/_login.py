@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from bot.inbox._auth import (
@@ -20,8 +22,15 @@ from bot.inbox._auth import (
 )
 from bot.inbox._context import Inbox, agent_of, inbox_of
 from bot.inbox._models import Agent
-from bot.inbox._passwords import WeakPasswordError, hash_password, verify_password
+from bot.inbox._passwords import (
+    MIN_LENGTH,
+    WeakPasswordError,
+    hash_password,
+    verify_password,
+)
 from bot.inbox._render import render
+from bot.inbox._security import client_address
+from bot.inbox._throttle import account_key, reserve_attempt, settle_attempt
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -67,20 +76,33 @@ async def login(request: web.Request) -> web.StreamResponse:
                              str(form.get(CSRF_FIELD) or "")):
         return _login_page(inbox, "Die Anmeldeseite war veraltet. Bitte versuch es noch einmal.",
                            name, status=403)
-    address = request.remote or "?"
-    if inbox.limiter.blocked(address, name):
-        return _login_page(
-            inbox, "Zu viele Fehlversuche. Bitte warte ein paar Minuten und versuch es dann noch "
-            "einmal.", name, status=429,
-        )
-    agent = await inbox.db().run(lambda session: authenticate(session, name, password))
-    if agent is None:
-        inbox.limiter.failed(address, name)
-        return _login_page(inbox, "Name oder Passwort stimmt nicht.", name, status=401)
-    inbox.limiter.succeeded(name)
+    client = client_address(request, inbox.trusted_proxies)
+    account = account_key(name)
     now = inbox.clock()
-    token, _ = await inbox.db().run(lambda session: create_session(session, agent, now))
-    response = web.HTTPFound("/inbox")
+    attempt = await inbox.db().run(
+        lambda session: reserve_attempt(session, inbox.throttle, account, client, now)
+    )
+    if not attempt.allowed:
+        minutes = max(1, -(-attempt.retry_after // 60))
+        response = _login_page(
+            inbox, "Zu viele Fehlversuche von diesem Gerät. Bitte warte "
+            f"{minutes} Minute{'n' if minutes != 1 else ''} und versuch es dann noch einmal.",
+            name, status=429,
+        )
+        response.headers["Retry-After"] = str(attempt.retry_after)
+        return response
+    if attempt.delay:
+        await asyncio.sleep(attempt.delay)  # the account is under attack: slow every try
+    agent = await inbox.db().run(lambda session: authenticate(session, name, password))
+    await inbox.db().run(
+        lambda session: settle_attempt(session, inbox.throttle, account, client, inbox.clock(),
+                                       succeeded=agent is not None)
+    )
+    if agent is None:
+        return _login_page(inbox, "Name oder Passwort stimmt nicht.", name, status=401)
+    now = inbox.clock()
+    token, logged = await inbox.db().run(lambda session: create_session(session, agent, now))
+    response = web.HTTPFound("/inbox/password" if logged.must_change_password else "/inbox")
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=inbox.cookie_secure,
         path="/", max_age=int(SESSION_LIFETIME.total_seconds()),
@@ -102,7 +124,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def password_form(request: web.Request) -> web.StreamResponse:
     inbox = inbox_of(request)
     return _html(render(inbox.templates, "password.html", me=agent_of(request), error="",
-                        done=False, page="password"))
+                        done=False, page="password", min_length=MIN_LENGTH))
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
@@ -122,17 +144,20 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             return "Das aktuelle Passwort stimmt nicht."
         if new != repeat:
             return "Die beiden neuen Passwörter sind verschieden."
+        if new == current:
+            return "Das neue Passwort muss sich vom bisherigen unterscheiden."
         try:
             agent.password_hash = hash_password(new)
         except WeakPasswordError as error:
             return str(error)
+        agent.must_change_password = False
         end_all_sessions(session, agent.id)
         return ""
 
     error = await inbox.db().run(change)
     if error:
         return _html(render(inbox.templates, "password.html", me=logged, error=error, done=False,
-                            page="password"), status=400)
+                            page="password", min_length=MIN_LENGTH), status=400)
     inbox.hub.kick(logged.session_id)
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from bot.models import SupportBase, utcnow
@@ -28,6 +29,11 @@ EVENT_KINDS = (
 )
 
 
+# Roles, each including the ones before it: an agent works the inbox, a trainer also uses the
+# trainer page (it writes the training data), an admin also manages canned responses.
+ROLES = ("agent", "trainer", "admin")
+
+
 class Agent(SupportBase):
     """A community manager who logs in to the inbox."""
 
@@ -36,9 +42,37 @@ class Agent(SupportBase):
     id = Column(Integer, primary_key=True)
     name = Column(String(64), nullable=False, unique=True)
     password_hash = Column(String(255), nullable=False)
+    # Kept in step with ``role`` (``role == "admin"``): databases from before roles have it.
     is_admin = Column(Boolean, nullable=False, default=False)
+    role = Column(String(16), nullable=False, default="agent", server_default="agent")
+    # Set when someone else chose the password (``python -m bot agent add/password``): the
+    # account can only set its own password until it has done so.
+    must_change_password = Column(Boolean, nullable=False, default=False,
+                                  server_default=false())
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    def set_role(self, role: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        self.role = role
+        self.is_admin = role == "admin"
+
+
+class LoginThrottle(SupportBase):
+    """Failed (and in-flight) log-in attempts of one key within a window.
+
+    Keys: ``account:<name>``, ``pair:<name>|<client>`` and ``client:<address>``. An attempt
+    is counted *before* its password is checked (see ``bot.inbox._auth.reserve_attempt``), so
+    parallel tries are counted too; a successful log-in gives its reservation back.
+    """
+
+    __tablename__ = "inbox_login_throttle"
+
+    key = Column(String(200), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    window_start = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False, index=True)
 
 
 class AgentSession(SupportBase):

@@ -1,15 +1,25 @@
 """Request guard: every inbox route needs a live session; state changes need the CSRF token
-and a same-origin request. Adds security headers to the inbox's responses."""
+and a same-origin request; an account with a one-time password can only set a new one; the
+trainer page needs the trainer role. Adds security headers to the inbox's responses. Also: the
+client address of a request (X-Forwarded-For only from a trusted proxy)."""
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, FrozenSet, Tuple
+import ipaddress
+from typing import Awaitable, Callable, FrozenSet, Iterable, Optional, Tuple
 from urllib.parse import urlparse
 
 from aiohttp import web
 
-from bot.inbox._auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, lookup_session, tokens_match
-from bot.inbox._context import AGENT_REQUEST_KEY, inbox_of
+from bot.inbox._auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    LoggedIn,
+    lookup_session,
+    tokens_match,
+)
+from bot.inbox._context import AGENT_REQUEST_KEY, Network, inbox_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -26,6 +36,12 @@ PUBLIC_ROUTES: FrozenSet[Tuple[str, str]] = frozenset(
 )
 PUBLIC_PREFIXES = ("/static/",)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# What an account that must replace its one-time password may still do.
+PASSWORD_CHANGE_ROUTES: FrozenSet[Tuple[str, str]] = frozenset(
+    {("GET", "/inbox/password"), ("POST", "/inbox/password"), ("POST", "/logout")}
+)
+# Path prefixes that need more than the agent role.
+ROLE_PREFIXES: Tuple[Tuple[str, str], ...] = (("/inbox/trainer", "trainer"),)
 
 CSP = (
     "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
@@ -37,6 +53,69 @@ CSP = (
 def is_public(method: str, path: str) -> bool:
     method = "GET" if method == "HEAD" else method
     return (method, path) in PUBLIC_ROUTES or path.startswith(PUBLIC_PREFIXES)
+
+
+def _address(text: str) -> Optional[ipaddress._BaseAddress]:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:  # 203.0.113.7:51000
+        text = text.split(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _trusted(address: ipaddress._BaseAddress, proxies: Iterable[Network]) -> bool:
+    return any(address in network for network in proxies)
+
+
+def client_address(request: web.Request, trusted_proxies: Tuple[Network, ...]) -> str:
+    """The client's IP address: the direct peer, unless that peer is a trusted proxy; then the
+    right-most X-Forwarded-For entry that is not itself a trusted proxy."""
+    peer_text = request.remote or ""
+    peer = _address(peer_text)
+    if peer is None or not trusted_proxies or not _trusted(peer, trusted_proxies):
+        return str(peer) if peer is not None else (peer_text or "?")
+    hops = ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    client = peer
+    for hop in reversed([hop for hop in hops if hop.strip()]):
+        address = _address(hop)
+        if address is None:
+            break  # garbage from beyond the last trusted hop: stop at what we know
+        client = address
+        if not _trusted(address, trusted_proxies):
+            break
+    return str(client)
+
+
+def _needed_role(path: str) -> Optional[str]:
+    for prefix, role in ROLE_PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return role
+    return None
+
+
+def _forbidden(request: web.Request, logged: LoggedIn) -> Optional[web.StreamResponse]:
+    """A refusal for a logged-in agent who may not use this route, else None."""
+    if logged.must_change_password and (request.method, request.path) not in (
+        PASSWORD_CHANGE_ROUTES
+    ) and not (request.method == "HEAD" and ("GET", request.path) in PASSWORD_CHANGE_ROUTES):
+        if _wants_page(request):
+            return web.Response(status=302, headers={"Location": "/inbox/password"})
+        return web.json_response(
+            {"error": "Bitte setze zuerst ein eigenes Passwort (Passwort ändern)."}, status=403
+        )
+    role = _needed_role(request.path)
+    if role is not None and not logged.has_role(role):
+        message = ("Das Training ist nur für Trainer und Admins freigeschaltet. Frag eine Admin, "
+                   "wenn du es brauchst.")
+        if request.method in ("GET", "HEAD"):
+            return web.Response(text=message, status=403, content_type="text/plain",
+                                charset="utf-8")
+        return web.json_response({"error": message}, status=403)
+    return None
 
 
 def _wants_page(request: web.Request) -> bool:
@@ -104,6 +183,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             )
             _secure_headers(request, response)
             return response
+    refusal = _forbidden(request, logged)
+    if refusal is not None:
+        _secure_headers(request, refusal)
+        return refusal
     request[AGENT_REQUEST_KEY] = logged
     try:
         response = await handler(request)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.database import make_engine, session_factory, transaction
 from bot.inbox import _models  # noqa: F401 - registers the inbox tables on SupportBase
+from bot.inbox._migrate import upgrade_schema
 from bot.models import SupportBase
 
 T = TypeVar("T")
@@ -26,6 +27,7 @@ class Store:
     def open(cls, url: str) -> "Store":
         engine = make_engine(url)
         SupportBase.metadata.create_all(engine)
+        upgrade_schema(engine)
         return cls(engine)
 
     def call(self, work: Callable[[Session], T]) -> T:
