@@ -131,10 +131,11 @@ def make_settings(tmp_path: Path, rasa_port: int = 9, **extra: str) -> Settings:
     return load_settings(env)
 
 
-def add_agent(store: Store, name: str, admin: bool = False, password: str = PASSWORD) -> int:
+def add_agent(store: Store, name: str, admin: bool = False, password: str = PASSWORD,
+              role: str = "agent") -> int:
     def add(session: Any) -> int:
-        agent = Agent(name=name, password_hash=hash_password(password), is_admin=admin,
-                      active=True)
+        agent = Agent(name=name, password_hash=hash_password(password), active=True)
+        agent.set_role("admin" if admin else role)
         session.add(agent)
         session.flush()
         return int(agent.id)

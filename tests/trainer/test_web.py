@@ -44,7 +44,7 @@ async def test_trainer_page_lists_masked_messages_and_labels_them(
     try:
         anonymous = await client.get("/inbox/trainer", allow_redirects=False)
         assert anonymous.status == 302 and anonymous.headers["Location"] == "/login"
-        add_agent(app[INBOX_KEY].db(), "mia")
+        add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
         csrf = await login(client, "mia")
         page = await (await client.get("/inbox/trainer")).text()
         assert "Was Paula nicht verstanden hat" in page
