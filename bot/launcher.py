@@ -13,20 +13,24 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import yaml
 
 from bot.errors import ConfigurationError
+from bot.rasa_auth import auth_headers
 from bot.settings import PROJECT_ROOT, Settings, read_dotenv
 from bot.training import quiet_environment
+
+# A health check: a URL, or a request carrying headers (e.g. Rasa's Authorization).
+HealthCheck = Union[str, urllib.request.Request]
 
 
 @dataclass
 class Service:
     name: str
     command: List[str]
-    health_url: str
+    health_url: HealthCheck
     env: Dict[str, str]
     process: Optional["subprocess.Popen[bytes]"] = None
 
@@ -126,12 +130,14 @@ def child_environment(settings: Settings) -> Dict[str, str]:
 def rasa_command(
     settings: Settings, model: Path, endpoints: Path, credentials: Path, python: str
 ) -> List[str]:
-    """``rasa run`` with the REST channel and the token-protected HTTP API on ``settings.host``."""
+    """``rasa run`` with the REST channel and the token-protected HTTP API on ``settings.host``.
+
+    Started through :mod:`bot.rasa_server`, which reads ``RASA_TOKEN`` from the environment
+    (the child needs it there), so the token is not visible in the process list."""
     return [
-        python, "-m", "rasa", "run",
+        python, "-m", "bot.rasa_server", "run",
         "--model", str(model),
         "--enable-api",
-        "--auth-token", settings.rasa_token,
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
         "--endpoints", str(endpoints),
@@ -144,8 +150,12 @@ def actions_command(settings: Settings, python: str) -> List[str]:
     return [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]
 
 
-def rasa_health_url(settings: Settings) -> str:
-    return f"{settings.rasa_url}/status?token={settings.rasa_token}"
+def rasa_health_url(settings: Settings) -> urllib.request.Request:
+    """``/status`` (answers once a model is loaded), authenticated by a header, not the URL.
+    The JWT in it is valid for 15 minutes: long enough for Rasa's start-up."""
+    return urllib.request.Request(
+        f"{settings.rasa_url}/status", headers=auth_headers(settings.rasa_token, lifetime=900)
+    )
 
 
 def actions_health_url(settings: Settings) -> str:
@@ -163,13 +173,14 @@ def build_services(settings: Settings, model: Path, python: str = sys.executable
     inbox = [python, "-m", "bot", "inbox"]
     return [
         Service("Aktionsserver", actions, actions_health_url(settings), env),
-        Service("Rasa", rasa, rasa_health_url(settings), env),
+        Service("Rasa", rasa, rasa_health_url(settings),
+                {**env, "RASA_TOKEN": settings.rasa_token}),
         Service("Inbox", inbox, f"{settings.inbox_url}/chat", env),
     ]
 
 
-def is_healthy(url: str) -> bool:
-    """True if ``url`` (a loopback health endpoint) answers 2xx right now."""
+def is_healthy(url: HealthCheck) -> bool:
+    """True if ``url`` (a loopback health endpoint, or a request for one) answers 2xx now."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(200 <= response.status < 300)

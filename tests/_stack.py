@@ -19,11 +19,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
 from bot.launcher import (
+    HealthCheck,
     actions_command,
     actions_health_url,
     is_healthy,
@@ -166,7 +167,7 @@ def start_stack(
     rasa_log = var_dir / "rasa.log"
     stack.logs = [action_log, rasa_log]
     python = sys.executable
-    commands = [
+    commands: List[Tuple[List[str], Path, HealthCheck]] = [
         (actions_command(settings, python), action_log, actions_health_url(settings)),
         (
             rasa_command(settings, model, endpoints, credentials_file, python),

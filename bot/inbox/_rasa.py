@@ -8,6 +8,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.errors import BotError
+from bot.rasa_auth import auth_headers
 
 
 class RasaUnavailableError(BotError):
@@ -66,10 +67,11 @@ class RasaClient:
         body: Any = None,
         timeout: float = 30,
     ) -> Dict[str, Any]:
-        params = {**params, "token": self._token}
+        # The token goes into a signed header, never into the URL (logs, proxies).
         try:
             async with self._session.request(
-                method, url, params=params, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
+                method, url, params=params, json=body, headers=auth_headers(self._token),
+                timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 try:
                     payload: Any = await response.json(content_type=None)

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar
 
+import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import create_engine, text
@@ -24,6 +25,7 @@ from bot.inbox._models import Agent
 from bot.inbox._passwords import hash_password
 from bot.inbox._store import Store
 from bot.models import Handoff
+from bot.rasa_auth import jwt_secret
 from bot.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -76,6 +78,7 @@ class FakeRasa:
     trackers: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     appended: List[Dict[str, Any]] = field(default_factory=list)
     delivery_error: Optional[str] = None
+    urls: List[str] = field(default_factory=list)
 
     def record(self, sender: str, event: Dict[str, Any]) -> Dict[str, Any]:
         event = {**event}
@@ -88,8 +91,18 @@ class FakeRasa:
         app = web.Application()
 
         def check(request: web.Request) -> None:
-            if request.query.get("token") != self.token:
-                raise web.HTTPUnauthorized()
+            # Like Rasa started by bot.rasa_server: a JWT signed with the secret derived from
+            # RASA_TOKEN in the Authorization header. The token itself must never be in a URL.
+            self.urls.append(str(request.rel_url))
+            if "token" in request.query:
+                raise web.HTTPBadRequest(text="RASA_TOKEN in the URL")
+            scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+            try:
+                claims = jwt.decode(bearer, jwt_secret(self.token), algorithms=["HS256"])
+            except jwt.PyJWTError:
+                raise web.HTTPUnauthorized() from None
+            if scheme != "Bearer" or claims.get("user", {}).get("role") != "admin":
+                raise web.HTTPForbidden()
 
         async def tracker(request: web.Request) -> web.Response:
             check(request)
