@@ -25,7 +25,8 @@ from tests._stack import free_port
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 SCREENSHOT = PROJECT_ROOT / "docs" / "img" / "inbox.png"
-PASSWORD = "browser-test-passwort"
+PASSWORD = "browser-test-passwort"  # one-time (set through `agent add`)
+OWN_PASSWORD = "Annas eigener Satz mit 5 Wörtern"
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -114,11 +115,22 @@ def test_handoff_through_telegram_in_the_browser(channels: Any, inbox: str, page
     chat_id = new_chat_id()
     sender = str(chat_id)
 
-    # log in
+    # first log-in with the password from `agent add`: she must set her own one first
     page.goto(f"{inbox}/inbox")
     assert page.url.endswith("/login")
     page.fill("input[name=name]", "anna")
     page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{inbox}/inbox/password")
+    page.goto(f"{inbox}/inbox")
+    page.wait_for_url(f"{inbox}/inbox/password")
+    page.fill("input[name=current]", PASSWORD)
+    page.fill("input[name=new]", OWN_PASSWORD)
+    page.fill("input[name=repeat]", OWN_PASSWORD)
+    page.click("form[action='/inbox/password'] button[type=submit]")
+    page.wait_for_url(f"{inbox}/login")
+    page.fill("input[name=name]", "anna")
+    page.fill("input[name=password]", OWN_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{inbox}/inbox")
     page.wait_for_selector("#live.on")
