@@ -5,7 +5,7 @@ Three counters per attempt, each over a fixed window (default 15 minutes):
 * ``pair:<account>|<client>`` – failures of one client against one account. At
   ``per_pair`` the client gets HTTP 429 (with ``Retry-After``) for that account.
 * ``client:<address>`` – failures of one client against any account. At ``per_client`` the
-  client gets 429 for every account (password spraying).
+  client gets 429 for every account (password spraying). IPv6 clients count per /64.
 * ``account:<account>`` – failures against the account from everywhere. It never refuses:
   beyond ``account_free`` failures every attempt on the account waits a growing delay
   (capped at ``max_delay``) before its password is checked, and the right password still
@@ -19,6 +19,7 @@ log-in gives its reservation back and clears its pair counter.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,8 +61,22 @@ def account_key(name: str) -> str:
     return name.strip().lower()[:64]
 
 
+def client_bucket(client: str) -> str:
+    """The unit a client is counted in: its IPv4 address, or its IPv6 /64 network (one
+    customer line typically owns a whole /64, so single addresses are free to rotate)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _keys(account: str, client: str) -> Tuple[str, str, str]:
-    client = client[:64]
+    client = client_bucket(client)
     return f"account:{account}", f"pair:{account}|{client}", f"client:{client}"
 
 

@@ -162,3 +162,19 @@ def test_cookie_secure_setting() -> None:
     assert secure(PUBLIC_BASE_URL="https://bot.example.de") is True
     assert secure(PUBLIC_BASE_URL="https://bot.example.de", INBOX_COOKIE_SECURE="false") is False
     assert secure(INBOX_COOKIE_SECURE="1") is True
+
+
+@run_async
+async def test_rotating_ipv6_addresses_of_one_line_count_together(tmp_path: Path) -> None:
+    h = await start_harness(tmp_path, INBOX_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        add_agent(h.store, "anna")
+        client = await _client(h)
+        statuses = [(await _try(client, await _login_token(client), "falsch-falsch",
+                                f"2001:db8:5:7::{i:x}"))[0] for i in range(1, 7)]
+        assert statuses == [401] * 5 + [429]
+        # another line (another /64) is not affected
+        other = await _try(client, await _login_token(client), PASSWORD, "2001:db8:5:8::1")
+        assert other[0] == 302
+    finally:
+        await h.close()
