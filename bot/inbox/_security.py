@@ -6,7 +6,7 @@ client address of a request (X-Forwarded-For only from a trusted proxy)."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Awaitable, Callable, FrozenSet, Iterable, Optional, Tuple
+from typing import Awaitable, Callable, FrozenSet, Iterable, Optional, Tuple, Union
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -55,19 +55,27 @@ def is_public(method: str, path: str) -> bool:
     return (method, path) in PUBLIC_ROUTES or path.startswith(PUBLIC_PREFIXES)
 
 
-def _address(text: str) -> Optional[ipaddress._BaseAddress]:
+Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+def _address(text: str) -> Optional[Address]:
+    """An IP address from a peer or X-Forwarded-For entry (port and brackets removed; an
+    IPv4-mapped IPv6 address as IPv4), or None if it is none."""
     text = text.strip()
     if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
         text = text[1:text.index("]")]
     elif text.count(":") == 1:  # 203.0.113.7:51000
         text = text.split(":")[0]
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
-def _trusted(address: ipaddress._BaseAddress, proxies: Iterable[Network]) -> bool:
+def _trusted(address: Address, proxies: Iterable[Network]) -> bool:
     return any(address in network for network in proxies)
 
 
@@ -99,9 +107,8 @@ def _needed_role(path: str) -> Optional[str]:
 
 def _forbidden(request: web.Request, logged: LoggedIn) -> Optional[web.StreamResponse]:
     """A refusal for a logged-in agent who may not use this route, else None."""
-    if logged.must_change_password and (request.method, request.path) not in (
-        PASSWORD_CHANGE_ROUTES
-    ) and not (request.method == "HEAD" and ("GET", request.path) in PASSWORD_CHANGE_ROUTES):
+    method = "GET" if request.method == "HEAD" else request.method
+    if logged.must_change_password and (method, request.path) not in PASSWORD_CHANGE_ROUTES:
         if _wants_page(request):
             return web.Response(status=302, headers={"Location": "/inbox/password"})
         return web.json_response(
