@@ -58,6 +58,9 @@ def create_app(
     if not secret:
         logger.warning("INBOX_SECRET_KEY is not set; using a random key for this run")
         secret = secrets.token_urlsafe(32)
+    if settings.public_base_url.lower().startswith("https://") and not settings.inbox_cookie_secure:
+        logger.warning("PUBLIC_BASE_URL is https but INBOX_COOKIE_SECURE is off: inbox cookies "
+                       "are sent without the Secure flag (remove the setting to get it)")
     inbox = Inbox(
         settings=settings,
         hub=Hub(),
