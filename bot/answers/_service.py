@@ -13,6 +13,11 @@ from bot.answers._rules import AnswerRefused, check_answer
 from bot.answers._store import AnswerStore, Version
 
 FAQ_RESPONSE = "utter_faq/"
+MAX_AUTHOR_CHARS = 255  # AnswerEdit.author / undone_by
+
+
+def _who(author: str) -> str:
+    return " ".join(author.split())[:MAX_AUTHOR_CHARS] or "unbekannt"
 
 
 def domain_answers(root: Path) -> Dict[str, str]:
@@ -43,7 +48,7 @@ def edit_answer(root: Path, store: AnswerStore, topic: str, text: str, author: s
     live = store.live(topic)
     if cleaned == (live.text if live else domain_text):
         raise AnswerRefused("Nicht übernommen: Die Antwort ist unverändert.")
-    return store.record(topic, cleaned, author)
+    return store.record(topic, cleaned, _who(author))
 
 
 def undo_answer(root: Path, store: AnswerStore, topic: str, author: str) -> Optional[Version]:
@@ -59,7 +64,7 @@ def undo_answer(root: Path, store: AnswerStore, topic: str, author: str) -> Opti
     previous = history[1] if len(history) > 1 else None
     check_answer(previous.text if previous else domain_text, root / "company" / "bergpfad.yml",
                  topic)
-    if not store.undo(topic, author, expected=history[0].id):
+    if not store.undo(topic, _who(author), expected=history[0].id):
         raise AnswerRefused(
             f"Nicht rückgängig gemacht: „{topic}“ wurde gerade von jemand anderem geändert. "
             "Bitte lade die Seite neu und prüfe den Verlauf."
