@@ -134,6 +134,38 @@ def _faq_undo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _faq_fold(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers import AnswerRefused, check_answer
+    from bot.answers._service import domain_answers
+    from bot.trainer._edit import set_faq_answers
+
+    project = _project(args, settings)
+    store = _answer_store(settings)
+    try:
+        live = store.current_texts()
+    finally:
+        store.close()
+    in_domain = domain_answers(project.root)
+    chosen = args.topic or sorted(live)
+    unknown = [topic for topic in chosen if topic not in live]
+    if unknown:
+        raise TrainerError(f"no live edit for: {', '.join(unknown)} (see `faq history TOPIC`)")
+    changes = {}
+    for topic in chosen:
+        if in_domain.get(topic) != live[topic]:
+            try:
+                changes[topic] = check_answer(live[topic], project.company, topic)
+            except AnswerRefused as refused:
+                raise TrainerError(f"{topic}: {refused} Nothing written.") from None
+    if not changes:
+        print("domain.yml already has every live answer; nothing to write.")
+        return 0
+    path = set_faq_answers(project, changes)
+    print(f"wrote {len(changes)} answer(s) into {project.relative(path)}: {', '.join(changes)}")
+    print("The live edits stay (they now equal domain.yml); commit domain.yml as usual.")
+    return 0
+
+
 def _intent_add(args: argparse.Namespace, settings: Settings) -> int:
     from bot.trainer._edit import add_intent
 
@@ -378,6 +410,14 @@ def add_commands(subparsers: Any) -> None:
     undo.add_argument("--by", help="who undoes (default: your OS user name)")
     _project_option(undo)
     undo.set_defaults(handler=_faq_undo)
+    fold = faq_commands.add_parser(
+        "fold", help="write live answer edits into domain.yml (for commits and new clones)",
+        description="Writes the live text of every edited topic (or of the topics given) into "
+                    "domain.yml, each checked against today's facts; nothing is written if one "
+                    "fails.")
+    fold.add_argument("topic", nargs="*", help="topic ids (default: every topic with a live edit)")
+    _project_option(fold)
+    fold.set_defaults(handler=_faq_fold)
 
     intent = subparsers.add_parser("intent", help="intents (what customers want)")
     intent_commands = intent.add_subparsers(dest="intent_command", required=True,
