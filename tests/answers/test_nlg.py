@@ -20,7 +20,7 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.answers import AnswerStore
+from bot.answers import AnswerEdit, AnswerStore
 from bot.answers.nlg import LiveAnswerGenerator, LiveAnswers
 from bot.settings import PROJECT_ROOT
 from tests._stack import TEST_MODEL_DIR, Stack
@@ -106,6 +106,29 @@ def test_cli_edit_is_served_live_and_undo_restores_it(stack: Stack) -> None:
         store.close()
 
 
+@pytest.mark.slow
+def test_live_edit_survives_loading_a_model_like_ship_and_rollback(
+    stack: Stack, test_model: Path
+) -> None:
+    """`ship`/`rollback` load a model through PUT /model: Rasa builds a new agent and a new
+    generator, which must serve the live edits too (and the new model's domain)."""
+    from bot.trainer._ship import RasaServer
+
+    try:
+        edited = faq(stack, "edit", "shipping_costs", "--answer", EDITED, "--by", "mia")
+        assert edited.returncode == 0, edited.stderr
+        assert served_within(stack, EDITED) == EDITED
+        RasaServer(stack.rasa_url, stack.token).load(test_model)
+        assert ask(stack)[1] == EDITED
+        assert faq(stack, "undo", "shipping_costs").returncode == 0
+        assert served_within(stack, ORIGINAL) == ORIGINAL
+    finally:
+        store = AnswerStore.open(stack.settings.support_db_url)
+        while (live := store.live("shipping_costs")) is not None:
+            store.undo("shipping_costs", "test cleanup", expected=live.id)
+        store.close()
+
+
 def _generate(generator: TemplatedNaturalLanguageGenerator, domain: Domain, action: str,
               **slots: Any) -> Any:
     tracker = DialogueStateTracker("anna", domain.slots)
@@ -141,3 +164,25 @@ def test_edit_in_the_database_replaces_only_that_answer(tmp_path: Path) -> None:
     assert _generate(live, domain, "utter_faq/shipping_costs")["text"] == EDITED
     delivery = DOMAIN["responses"]["utter_faq/delivery_time"][0]["text"]
     assert _generate(live, domain, "utter_faq/delivery_time")["text"] == delivery
+
+
+def test_database_failure_after_a_read_keeps_the_live_answers_and_logs_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'support.db'}"
+    store = AnswerStore.open(url)
+    store.record("shipping_costs", EDITED, "mia")
+    answers = LiveAnswers(url, refresh_seconds=1)
+    assert answers.refresh() is True
+    AnswerEdit.__table__.drop(store.engine)  # the table is gone: every read fails
+    with caplog.at_level("WARNING", logger="bot.answers.nlg"):
+        assert answers.refresh() is False
+        assert answers.refresh() is False
+    assert answers.get("shipping_costs") == EDITED
+    warnings = [r.getMessage() for r in caplog.records if "Cannot read live FAQ answers" in
+                r.getMessage()]
+    assert len(warnings) == 1 and "serving the last live answers read" in warnings[0]
+    AnswerEdit.__table__.create(store.engine)
+    assert answers.refresh() is True
+    assert answers.get("shipping_costs") is None
+    store.close()
