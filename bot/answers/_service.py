@@ -9,10 +9,11 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from bot.answers._rules import AnswerRefused, check_answer
+from bot.answers._rules import AnswerRefused, answer_problems, check_answer, company_answer
 from bot.answers._store import AnswerStore, Version
 
 FAQ_RESPONSE = "utter_faq/"
+COMPANY_FILE = Path("company") / "bergpfad.yml"  # the facts, relative to the project
 MAX_AUTHOR_CHARS = 255  # AnswerEdit.author / undone_by
 
 
@@ -44,7 +45,7 @@ def edit_answer(root: Path, store: AnswerStore, topic: str, text: str, author: s
     """Check ``text`` and make it the live answer of ``topic``; :class:`AnswerRefused` (German)
     and nothing changed when a check fails."""
     domain_text = _known(root, topic)
-    cleaned = check_answer(text, root / "company" / "bergpfad.yml", topic)
+    cleaned = check_answer(text, root / COMPANY_FILE, topic)
     live = store.live(topic)
     if cleaned == (live.text if live else domain_text):
         raise AnswerRefused("Nicht übernommen: Die Antwort ist unverändert.")
@@ -62,8 +63,14 @@ def undo_answer(root: Path, store: AnswerStore, topic: str, author: str) -> Opti
             "domain.yml."
         )
     previous = history[1] if len(history) > 1 else None
-    check_answer(previous.text if previous else domain_text, root / "company" / "bergpfad.yml",
-                 topic)
+    problems = answer_problems(previous.text if previous else domain_text,
+                               company_answer(root / COMPANY_FILE, topic))
+    if problems:
+        before = "die Fassung davor" if previous else "die Antwort aus domain.yml"
+        raise AnswerRefused(
+            f"Nicht rückgängig gemacht: {before} passt nicht mehr. " + " ".join(problems)
+            + " Ändere die Antwort stattdessen."
+        )
     if not store.undo(topic, _who(author), expected=history[0].id):
         raise AnswerRefused(
             f"Nicht rückgängig gemacht: „{topic}“ wurde gerade von jemand anderem geändert. "
