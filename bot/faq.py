@@ -26,7 +26,7 @@ KEY_TERMS = (
     "Reparaturformular", "Gast", "Foto", "Bonität", "Größentabelle", "Weichspüler", "Trockner",
     "Hochschul-E-Mail", "Link", "Jacken", "Zelte", "Rucksäcke", "klimaneutral", "Recyclingmaterial",
 )
-_FORMAL = re.compile(r"(?<![.!?:] )(?<!^)\b(?:Sie|Ihnen|Ihre[mnrs]?)\b")
+_FORMAL = re.compile(r"(?<![.!?:] )(?<!^)\b(?:Sie|Ihnen|Ihr(?:e[mnrs]?)?)\b")
 _QUOTED = re.compile(r"„([^“]+)“")
 _PHONE = re.compile(r"\+\d[\d\s-]+\d")
 
@@ -63,7 +63,7 @@ def facts(answer: str) -> List[str]:
 
 
 def addresses_formally(answer: str) -> bool:
-    """True if the answer says 'Sie'/'Ihnen' to the customer (mid-sentence, capitalised)."""
+    """True if the answer says 'Sie'/'Ihnen'/'Ihr' to the customer (mid-sentence, capitalised)."""
     return bool(_FORMAL.search(answer))
 
 

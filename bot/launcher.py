@@ -80,8 +80,12 @@ def _sql_store(url: str) -> Dict[str, object]:
     return store
 
 
+LIVE_ANSWER_GENERATOR = "bot.answers.nlg.LiveAnswerGenerator"
+
+
 def write_endpoints(settings: Settings, path: Path) -> Path:
-    """endpoints.yml for this run: action server, tracker store and SQL event broker."""
+    """endpoints.yml for this run: action server, tracker store, SQL event broker and the
+    response generator with live FAQ answers."""
     tracker = _sql_store(settings.tracker_db_url)
     broker_url = settings.event_broker_db_url or (
         f"sqlite:///{settings.var_dir / 'events.db'}"
@@ -92,6 +96,8 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
         "tracker_store": tracker,
         "event_broker": broker,
     }
+    # FAQ answers edited live (bot.answers) on top of the model's domain responses.
+    endpoints["nlg"] = {"type": LIVE_ANSWER_GENERATOR}
     redis_url = settings.lock_store_redis_url
     if redis_url:
         from urllib.parse import urlparse

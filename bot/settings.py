@@ -132,6 +132,8 @@ class Settings:
     event_broker_db_url: str = ""
     # Redis lock store for several Rasa instances ("" = Rasa's in-memory lock store).
     lock_store_redis_url: str = ""
+    # Seconds between two reads of the live FAQ answer edits by the Rasa server.
+    answers_refresh_seconds: float = 2.0
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -212,6 +214,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         inbox_trusted_proxies=_networks(env, "INBOX_TRUSTED_PROXIES"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
+        answers_refresh_seconds=float(max(1, _int(env, "FAQ_ANSWERS_REFRESH_SECONDS", 2))),
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),

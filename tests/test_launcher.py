@@ -98,3 +98,16 @@ def test_scaled_out_endpoints(tmp_path: Path) -> None:
     assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6380, "db": 2}
     credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
     assert "channels.telegram.TelegramInput" in credentials
+
+
+def test_endpoints_serve_faq_answers_through_the_live_answer_generator(tmp_path: Path) -> None:
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.utils.common import class_from_module_path
+
+    settings = load_settings({"BOT_VAR_DIR": str(tmp_path)})
+    endpoints = yaml.safe_load(write_endpoints(settings, tmp_path / "e.yml").read_text())
+    generator = class_from_module_path(endpoints["nlg"]["type"])
+    # A subclass: Rasa hands it the domain of every model it loads (agent.load_model).
+    assert issubclass(generator, TemplatedNaturalLanguageGenerator)
+    embedded = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    assert embedded["nlg"] == endpoints["nlg"]

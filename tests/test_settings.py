@@ -33,3 +33,11 @@ def test_dotenv_parsing(tmp_path: Path) -> None:
     env.write_text("not a pair\n")
     with pytest.raises(ConfigurationError, match=":1: expected KEY=value"):
         read_dotenv(env)
+
+
+def test_live_answer_refresh_interval() -> None:
+    assert load_settings({}).answers_refresh_seconds == 2.0
+    assert load_settings({"FAQ_ANSWERS_REFRESH_SECONDS": "5"}).answers_refresh_seconds == 5.0
+    assert load_settings({"FAQ_ANSWERS_REFRESH_SECONDS": "0"}).answers_refresh_seconds == 1.0
+    with pytest.raises(ConfigurationError, match="FAQ_ANSWERS_REFRESH_SECONDS"):
+        load_settings({"FAQ_ANSWERS_REFRESH_SECONDS": "bald"})

@@ -1,5 +1,5 @@
-"""Trainer sub-commands of ``python -m bot``: faq, intent, examples, check, review, evaluate,
-ship, rollback."""
+"""Trainer sub-commands of ``python -m bot``: faq (add, edit, history, undo), intent, examples,
+check, review, evaluate, ship, rollback."""
 
 from __future__ import annotations
 
@@ -47,6 +47,122 @@ def _faq_add(args: argparse.Namespace, settings: Settings) -> int:
                      title=args.title, nlu_file=_file(project, args.file))
     _print_edit(project, result, f"FAQ topic faq/{args.topic} added")
     print("Next: `python -m bot check`, then `python -m bot ship`.")
+    return 0
+
+
+def _author(args: argparse.Namespace) -> str:
+    if args.by:
+        return str(args.by)
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _answer_store(settings: Settings) -> Any:
+    from bot.answers import AnswerStore
+
+    return AnswerStore.open(settings.support_db_url)
+
+
+def _faq_edit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers import edit_answer
+
+    project = _project(args, settings)
+    store = _answer_store(settings)
+    try:
+        version = edit_answer(project.root, store, args.topic, args.answer, _author(args))
+    finally:
+        store.close()
+    print(f"utter_faq/{args.topic}: the new answer is live (edit #{version.id} by "
+          f"{version.author}, {_when(version.created_at)}); the running bot serves it within "
+          f"{settings.answers_refresh_seconds:.0f} s, no training needed.")
+    if args.write_domain:
+        from bot.trainer._edit import set_faq_answer
+
+        path = set_faq_answer(project, args.topic, version.text)
+        print(f"  wrote {project.relative(path)} (the next training includes it)")
+    print(f"Undo with `python -m bot faq undo {args.topic}`.")
+    return 0
+
+
+def _faq_history(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers._service import domain_answers
+
+    project = _project(args, settings)
+    answers = domain_answers(project.root)
+    if args.topic not in answers:
+        raise TrainerError(f"domain.yml has no answer utter_faq/{args.topic}")
+    store = _answer_store(settings)
+    try:
+        history = store.history(args.topic)
+    finally:
+        store.close()
+    live = next((version for version in history if version.undone_at is None), None)
+    print(f"utter_faq/{args.topic}: customers get "
+          + (f"edit #{live.id}" if live else "the answer from domain.yml"))
+    for version in history[: args.limit]:
+        state = "LIVE" if version is live else (
+            f"undone {_when(version.undone_at)} by {version.undone_by}"
+            if version.undone_at else "replaced")
+        print(f"#{version.id}  {_when(version.created_at)}  by {version.author}  [{state}]")
+        print(f"    {version.text}")
+    if not history:
+        print("  no live edits yet")
+    print(f"domain.yml: {answers[args.topic]}")
+    return 0
+
+
+def _faq_undo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers import undo_answer
+
+    project = _project(args, settings)
+    store = _answer_store(settings)
+    try:
+        restored = undo_answer(project.root, store, args.topic, _author(args))
+    finally:
+        store.close()
+    source = f"edit #{restored.id} by {restored.author}" if restored else "the domain.yml answer"
+    print(f"utter_faq/{args.topic}: undone; customers get {source} again within "
+          f"{settings.answers_refresh_seconds:.0f} s.")
+    return 0
+
+
+def _faq_fold(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answers import AnswerRefused, check_answer
+    from bot.answers._service import domain_answers
+    from bot.trainer._edit import set_faq_answers
+
+    project = _project(args, settings)
+    store = _answer_store(settings)
+    try:
+        live = store.current_texts()
+    finally:
+        store.close()
+    in_domain = domain_answers(project.root)
+    chosen = args.topic or sorted(live)
+    unknown = [topic for topic in chosen if topic not in live]
+    if unknown:
+        raise TrainerError(f"no live edit for: {', '.join(unknown)} (see `faq history TOPIC`)")
+    changes = {}
+    for topic in chosen:
+        if in_domain.get(topic) != live[topic]:
+            try:
+                changes[topic] = check_answer(live[topic], project.company, topic)
+            except AnswerRefused as refused:
+                raise TrainerError(f"{topic}: {refused} Nothing written.") from None
+    if not changes:
+        print("domain.yml already has every live answer; nothing to write.")
+        return 0
+    path = set_faq_answers(project, changes)
+    print(f"wrote {len(changes)} answer(s) into {project.relative(path)}: {', '.join(changes)}")
+    print("The live edits stay (they now equal domain.yml); commit domain.yml as usual.")
     return 0
 
 
@@ -269,6 +385,39 @@ def add_commands(subparsers: Any) -> None:
     add.add_argument("--title", help="short button title for the ask-back (default: question)")
     _example_options(add)
     add.set_defaults(handler=_faq_add)
+    edit = faq_commands.add_parser(
+        "edit", help="change a FAQ answer in the running bot (live in seconds, no training)",
+        description="Checks the answer (at most 400 characters, du-form, every fact that "
+                    "company/bergpfad.yml lists for the topic) and stores it in the support "
+                    "database as the live answer on top of domain.yml. Nothing changes if a "
+                    "check fails.")
+    edit.add_argument("topic", help="topic id (utter_faq/TOPIC in domain.yml)")
+    edit.add_argument("--answer", required=True, help="the new answer (German, du-form)")
+    edit.add_argument("--by", help="who edits (default: your OS user name)")
+    edit.add_argument("--write-domain", action="store_true",
+                      help="also write the answer into domain.yml (the source for new clones "
+                           "and the next training)")
+    _project_option(edit)
+    edit.set_defaults(handler=_faq_edit)
+    history = faq_commands.add_parser("history", help="who changed a FAQ answer when")
+    history.add_argument("topic", help="topic id")
+    history.add_argument("--limit", type=int, default=20, help="show at most N edits")
+    _project_option(history)
+    history.set_defaults(handler=_faq_history)
+    undo = faq_commands.add_parser(
+        "undo", help="take back the last live edit of a FAQ answer")
+    undo.add_argument("topic", help="topic id")
+    undo.add_argument("--by", help="who undoes (default: your OS user name)")
+    _project_option(undo)
+    undo.set_defaults(handler=_faq_undo)
+    fold = faq_commands.add_parser(
+        "fold", help="write live answer edits into domain.yml (for commits and new clones)",
+        description="Writes the live text of every edited topic (or of the topics given) into "
+                    "domain.yml, each checked against today's facts; nothing is written if one "
+                    "fails.")
+    fold.add_argument("topic", nargs="*", help="topic ids (default: every topic with a live edit)")
+    _project_option(fold)
+    fold.set_defaults(handler=_faq_fold)
 
     intent = subparsers.add_parser("intent", help="intents (what customers want)")
     intent_commands = intent.add_subparsers(dest="intent_command", required=True,

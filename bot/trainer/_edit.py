@@ -299,3 +299,27 @@ def add_examples(project: Project, label: str, examples: Sequence[str]) -> EditR
     result.changed = pending.write()
     result.added_examples = new
     return result
+
+
+def set_faq_answers(project: Project, answers: Dict[str, str]) -> Path:
+    """Write each (already checked) answer as the text of ``utter_faq/<topic>`` in domain.yml,
+    keeping the rest of the file as it is; returns the file written."""
+    pending = _Pending()
+    domain = pending.open(project.domain)
+    responses = domain.get("responses") or {}
+    for topic, answer in answers.items():
+        name = f"utter_faq/{topic}"
+        if name not in responses:
+            raise TrainerError(f"domain.yml has no answer {name}")
+        variations = responses[name]
+        if len(variations) == 1 and isinstance(variations[0], dict):
+            variations[0]["text"] = DoubleQuotedScalarString(answer)
+        else:
+            responses[name] = _response(answer)
+    pending.write()
+    return project.domain
+
+
+def set_faq_answer(project: Project, topic: str, answer: str) -> Path:
+    """:func:`set_faq_answers` for one topic."""
+    return set_faq_answers(project, {topic: answer})

@@ -1,5 +1,6 @@
-"""The trainer page in the inbox: the review queue with one-click labelling, and the latest
-evaluation report. Mount with ``add_trainer_routes(app, settings)`` on the inbox app: its
+"""The trainer page in the inbox: the review queue with one-click labelling, live editing of
+FAQ answers (checked, recorded, undoable; see :mod:`bot.answers`), and the latest evaluation
+report. Mount with ``add_trainer_routes(app, settings)`` on the inbox app: its
 ``guard`` middleware requires a logged-in agent for every ``/inbox/...`` path and checks the
 CSRF token on POSTs; these handlers refuse to run without that login as well."""
 
@@ -13,9 +14,10 @@ import jinja2
 from aiohttp import web
 from yarl import URL
 
+from bot.answers import AnswerStore, answer_table, edit_answer, undo_answer
 from bot.errors import BotError
 from bot.settings import Settings
-from bot.trainer._project import Project, load_training_data
+from bot.trainer._project import ID_PATTERN, Project, load_training_data
 from bot.trainer._review import REASON_LABELS, ReviewQueue
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -65,7 +67,46 @@ def _page_data(settings: Settings) -> Dict[str, Any]:
             "context": group.messages[0].context[-4:],
             "replies": group.agent_replies[:3],
         })
-    return {"groups": shown, "labels": labels}
+    return {"groups": shown, "labels": labels, "answers": _answer_rows(settings)}
+
+
+def _answer_rows(settings: Settings) -> List[Dict[str, Any]]:
+    store = AnswerStore.open(settings.support_db_url)
+    try:
+        rows = answer_table(settings.root, store)
+    finally:
+        store.close()
+    return [
+        {
+            "topic": row.topic,
+            "text": row.text,
+            "edited": row.live is not None,
+            "source": (f"live geändert von {row.live.author} am {_when(row.live.created_at)}"
+                       if row.live else "aus domain.yml"),
+            "history": [
+                {
+                    "when": _when(version.created_at),
+                    "author": version.author,
+                    "text": version.text,
+                    "state": _state(version, row.live),
+                }
+                for version in row.history
+            ],
+        }
+        for row in rows
+    ]
+
+
+def _state(version: Any, live: Any) -> str:
+    if live is not None and version.id == live.id:
+        return "gilt jetzt"
+    if version.undone_at is not None:
+        return f"rückgängig gemacht von {version.undone_by} am {_when(version.undone_at)}"
+    return "ersetzt"
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%d.%m.%Y %H:%M} UTC"
 
 
 async def trainer_page(request: web.Request) -> web.Response:
@@ -117,6 +158,39 @@ async def label(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(str(target))
 
 
+def _change_answer(settings: Settings, form: Dict[str, str], by: str) -> str:
+    topic = form.get("topic", "")
+    store = AnswerStore.open(settings.support_db_url)
+    try:
+        if form.get("decision") == "undo":
+            restored = undo_answer(settings.root, store, topic, by)
+            source = (f"die Fassung von {restored.author}" if restored
+                      else "die Antwort aus domain.yml")
+            return f"Rückgängig gemacht: für {topic} gilt wieder {source}."
+        edit_answer(settings.root, store, topic, form.get("answer", ""), by)
+        return (f"Gespeichert: die neue Antwort für {topic} ist in wenigen Sekunden live "
+                f"(kein Training nötig).")
+    finally:
+        store.close()
+
+
+async def answer(request: web.Request) -> web.StreamResponse:
+    """Edit or undo a FAQ answer (checked first; a refusal says why in German)."""
+    agent = _agent(request)
+    settings = request.app[SETTINGS_KEY]
+    posted = await request.post()
+    form = {key: str(value) for key, value in posted.items() if isinstance(value, str)}
+    topic = form.get("topic", "")
+    try:
+        notice = await asyncio.to_thread(_change_answer, settings, form, agent.name)
+        target = URL("/inbox/trainer").with_query(ok=notice)
+    except BotError as error:
+        target = URL("/inbox/trainer").with_query(error=str(error))
+    if ID_PATTERN.match(topic):
+        target = target.with_fragment(f"a-{topic}")
+    raise web.HTTPSeeOther(str(target))
+
+
 async def report(request: web.Request) -> web.StreamResponse:
     _agent(request)
     folder = request.app[SETTINGS_KEY].var_dir / "trainer" / "report"
@@ -141,6 +215,7 @@ def add_trainer_routes(app: web.Application, settings: Settings) -> List[web.Abs
     return [
         app.router.add_get("/inbox/trainer", trainer_page),
         app.router.add_post("/inbox/trainer/label", label),
+        app.router.add_post("/inbox/trainer/answer", answer),
         app.router.add_get("/inbox/trainer/report", _to_report),
         app.router.add_get("/inbox/trainer/report/", report),
         app.router.add_get("/inbox/trainer/report/{name}", report),

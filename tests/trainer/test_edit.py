@@ -129,3 +129,48 @@ def test_cli_faq_add_and_error_is_one_line(project: Project, tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "already exists" in err
+
+
+def test_faq_edit_write_domain_changes_only_that_answer_line(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`faq edit --write-domain`: live edit recorded and domain.yml's answer replaced, the rest
+    of domain.yml byte for byte as it was."""
+    new = "In Deutschland ist deine Bestellung in 2–4 Werktagen bei dir, in Österreich und der " \
+          "Schweiz in 4–7 Werktagen."
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path / "var"))
+    before = project.domain.read_text(encoding="utf-8").splitlines()
+    code = main(["faq", "edit", "delivery_time", "--answer", new, "--by", "mia",
+                 "--write-domain", "--project", str(project.root)])
+    assert code == 0, capsys.readouterr().err
+    after = project.domain.read_text(encoding="utf-8").splitlines()
+    changed = [(old, line) for old, line in zip(before, after, strict=True) if old != line]
+    assert len(changed) == 1 and changed[0][1] == f'  - text: "{new}"'
+    assert load_training_data(project).responses["utter_faq/delivery_time"] == [new]
+    assert "edit #1 by mia" in capsys.readouterr().out
+
+
+def test_faq_fold_writes_the_live_edits_into_domain_yml(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    edits = {
+        "delivery_time": "Deine Bestellung ist in Deutschland in 2–4 Werktagen da, in Österreich "
+                         "und der Schweiz in 4–7 Werktagen.",
+        "return_policy": "Du kannst alles innerhalb von 30 Tagen kostenlos zurückschicken.",
+    }
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path / "var"))
+    root = ["--project", str(project.root)]
+    for topic, text in edits.items():
+        assert main(["faq", "edit", topic, "--answer", text, *root]) == 0
+    before = load_training_data(project).responses
+    assert before["utter_faq/delivery_time"] != [edits["delivery_time"]]
+    assert main(["faq", "fold", *root]) == 0
+    after = load_training_data(project).responses
+    assert {topic: after[f"utter_faq/{topic}"] for topic in edits} == \
+        {topic: [text] for topic, text in edits.items()}
+    assert after["utter_faq/shipping_costs"] == before["utter_faq/shipping_costs"]
+    capsys.readouterr()
+    assert main(["faq", "fold", *root]) == 0
+    assert "nothing to write" in capsys.readouterr().out
