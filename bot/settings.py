@@ -53,6 +53,13 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigurationError(f"{key} must be a whole number, got {raw!r}") from None
 
 
+def _non_negative(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 0:
+        raise ConfigurationError(f"{key} must be 0 or more, got {value}")
+    return value
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -98,6 +105,10 @@ class Settings:
     event_broker_db_url: str = ""
     # Redis lock store for several Rasa instances ("" = Rasa's in-memory lock store).
     lock_store_redis_url: str = ""
+    # Data protection: conversations without activity for this many days are purged (0 = keep).
+    retention_days: int = 180
+    # Secret for the pseudonyms of sender ids in log lines ("" = a random key per process).
+    log_pseudonym_key: str = ""
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -175,6 +186,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         in ("1", "true", "yes", "on"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
+        retention_days=_non_negative(env, "RETENTION_DAYS", 180),
+        log_pseudonym_key=env.get("LOG_PSEUDONYM_KEY", "").strip(),
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
