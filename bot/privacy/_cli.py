@@ -51,7 +51,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     text_file = out.with_suffix(".txt")
     _write_private(out, export_json(data))
     _write_private(text_file, render_text(data, settings.retention_days))
-    print(f"Datenauskunft für {', '.join(data.sender_ids)}:")
+    print(f"Datenauskunft für {', '.join(data.matched_ids)}:")
     for name, count in data.counts().items():
         if count:
             print(f"  {STORE_NAMES.get(name, name)}: {count}")

@@ -25,6 +25,17 @@ STORE_NAMES = {
     "support.channel_choices": "Zuletzt angebotene Auswahlmöglichkeiten",
     LOG_FILES: "Zeilen in Protokolldateien",
 }
+MEDIA_KINDS = {
+    "photo": "Foto",
+    "image": "Bild",
+    "document": "Dokument",
+    "voice": "Sprachnachricht",
+    "audio": "Audiodatei",
+    "video": "Video",
+    "sticker": "Sticker",
+    "location": "Standort",
+    "contact": "Kontakt",
+}
 REASONS = {
     "low_nlu_confidence": "Paula hat dich nicht sicher verstanden",
     "low_answer_confidence": "Paula war sich bei der Antwort unsicher",
@@ -68,7 +79,7 @@ def render_text(data: CustomerData, retention_days: int) -> str:
         "Datenauskunft nach Art. 15 DSGVO",
         f"{COMPANY} – Kundenservice mit dem Chat-Assistenten „Paula“",
         f"Erstellt am {_when(data.generated_at.isoformat())}",
-        f"Deine Kennung(en): {', '.join(data.sender_ids)}",
+        f"Deine Kennung(en): {', '.join(data.matched_ids or data.sender_ids)}",
         "",
     ]
     if not data.found:
@@ -105,6 +116,8 @@ def render_text(data: CustomerData, retention_days: int) -> str:
             for row in rows:
                 stamp = _when(row.get("created_at"))
                 detail = " ".join(str(row.get(key) or "").split())
+                if name == "support.channel_media":
+                    detail = MEDIA_KINDS.get(detail, detail)
                 if name == "support.channel_media" and row.get("caption"):
                     detail += f" („{row['caption']}“)"
                 out.append(f"  - {stamp}: {detail}")

@@ -436,6 +436,17 @@ class CustomerData:
     def found(self) -> bool:
         return any(self.stores.values())
 
+    @property
+    def matched_ids(self) -> List[str]:
+        """The searched sender ids that really have data (a phone query names two)."""
+        found = {
+            str(row["sender_id"])
+            for rows in self.stores.values()
+            for row in rows
+            if row.get("sender_id") in self.sender_ids
+        }
+        return [sender for sender in self.sender_ids if sender in found]
+
     def counts(self) -> Dict[str, int]:
         return {name: len(rows) for name, rows in self.stores.items()}
 
@@ -444,7 +455,8 @@ class CustomerData:
             "format": "paula-customer-export/1",
             "generated_at": self.generated_at.isoformat() + "Z",
             "query": self.query,
-            "sender_ids": self.sender_ids,
+            "sender_ids": self.matched_ids,
+            "searched_sender_ids": self.sender_ids,
             "counts": self.counts(),
             "stores": self.stores,
         }

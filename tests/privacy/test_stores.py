@@ -152,7 +152,7 @@ def test_export_holds_everything_and_reads_in_german(tmp_path: Path) -> None:
     assert JANA.reply in text and JANA.note in text
     assert "du wolltest mit einem Menschen sprechen" in text
     assert "nach 180 Tagen" in text
-    assert "Foto vom kaputten Reißverschluss" in text
+    assert "Foto („Foto vom kaputten Reißverschluss“)" in text
 
 
 def test_export_of_an_unknown_customer_says_so(tmp_path: Path) -> None:
