@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -72,7 +73,8 @@ def _rasa_conversation(settings: Settings, customer: Customer, when: datetime) -
             BotUttered(f"Danke dir! Antwort {offset}", timestamp=stamp + offset + 0.5),
         ]
     tracker = DialogueStateTracker.from_events(customer.sender_id, events)
-    asyncio.run(store.save(tracker))
+    with ThreadPoolExecutor(1) as worker:  # also from inside a test's running event loop
+        worker.submit(asyncio.run, store.save(tracker)).result()
     store.engine.dispose()
     broker.engine.dispose()
 
