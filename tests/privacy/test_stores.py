@@ -9,7 +9,8 @@ import sqlite3
 from pathlib import Path
 
 from bot.privacy._report import render_text
-from bot.privacy._stores import collect, delete_customer, sender_ids_for
+from bot.privacy._stores import Stores, collect, delete_customer, sender_ids_for
+from tests._stack import Stack
 from tests.privacy._plant import Customer, plant, settings_for, stores
 
 JANA = Customer(
@@ -161,3 +162,33 @@ def test_export_of_an_unknown_customer_says_so(tmp_path: Path) -> None:
     data = collect(stores(settings), "+49 151 0000000")
     assert not data.found
     assert "keine Daten gespeichert" in render_text(data, 180)
+
+
+def test_real_conversation_through_rasa_is_exported_and_deleted(stack: Stack) -> None:
+    """The real stack: Rasa's tracker store and event broker, action_handoff's support row."""
+    sender, other = "whatsapp:+4915112345678", "whatsapp:+4915187654321"
+    words = ["Moin, hier schreibt Greta Beispiel", "Ich will mit einem Menschen sprechen"]
+    for text_ in words:
+        stack.send(sender, text_)
+    stack.send(other, "Wie lange dauert der Versand nach Österreich?")
+    settings = stack.settings
+    everywhere = Stores.from_settings(settings)
+    data = collect(everywhere, "0151 12345678")
+    assert data.matched_ids == [sender]
+    counts = data.counts()
+    assert counts["rasa_tracker.events"] > 0 and counts["rasa_event_broker.events"] > 0
+    assert counts["support.handoffs"] == 1
+    assert f"Du: {words[1]}" in render_text(data, 180)
+    other_before = collect(everywhere, other).counts()
+
+    deleted = delete_customer(everywhere, "+49 151 12345678")
+
+    assert deleted["rasa_tracker.events"] == counts["rasa_tracker.events"]
+    dump = everything(settings.var_dir)
+    for trace in [sender, "+4915112345678", "4915112345678", *words]:
+        assert trace not in dump, trace
+    assert collect(everywhere, other).counts() == other_before
+    # Writing again starts a fresh conversation: not paused for the old handoff, no old words.
+    assert stack.send(sender, "Hallo"), "the bot answers again"
+    texts = [e.get("text") for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+    assert texts == ["Hallo"]
