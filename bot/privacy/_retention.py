@@ -20,9 +20,9 @@ from bot.privacy._stores import (
     HANDOFF_TABLES,
     SENDER_TABLES,
     Stores,
-    _has,
-    _open,
     delete_senders,
+    has_table,
+    open_engine,
     support_tables,
 )
 
@@ -57,11 +57,11 @@ def last_activity(stores: Stores) -> Dict[str, datetime]:
     """The latest moment anything happened for each sender id in any store (naive UTC;
     ``datetime.min`` if a sender's rows carry no time at all)."""
     activity: Dict[str, datetime] = {}
-    engine = _open(stores.tracker_url)
+    engine = open_engine(stores.tracker_url)
     if engine is not None:
         try:
             with engine.connect() as connection:
-                if _has(connection, "events"):
+                if has_table(connection, "events"):
                     for sender, stamp in connection.execute(
                         text("SELECT sender_id, MAX(timestamp) FROM events GROUP BY sender_id")
                     ):
@@ -69,11 +69,11 @@ def last_activity(stores: Stores) -> Dict[str, datetime]:
         finally:
             engine.dispose()
     known = set(activity)
-    engine = _open(stores.broker_url)
+    engine = open_engine(stores.broker_url)
     if engine is not None:
         try:
             with engine.connect() as connection:
-                if _has(connection, "events"):
+                if has_table(connection, "events"):
                     latest = connection.execute(
                         text("SELECT sender_id, MAX(id) FROM events GROUP BY sender_id")
                     ).all()
@@ -90,14 +90,14 @@ def last_activity(stores: Stores) -> Dict[str, datetime]:
                         _later(activity, sender, _utc(stamp) if stamp is not None else None)
         finally:
             engine.dispose()
-    engine = _open(stores.support_url)
+    engine = open_engine(stores.support_url)
     if engine is not None:
         try:
             with engine.connect() as connection:
                 tables = support_tables()
                 handoffs = tables["handoffs"]
                 for name in SENDER_TABLES + HANDOFF_TABLES:
-                    if not _has(connection, name):
+                    if not has_table(connection, name):
                         continue
                     table = tables[name]
                     times = [c for c in table.c if isinstance(c.type, DateTime)]

@@ -141,7 +141,7 @@ def sender_ids_for(query: str) -> List[str]:
 # -- database helpers -------------------------------------------------------------------------
 
 
-def _open(url: str) -> Optional[Engine]:
+def open_engine(url: str) -> Optional[Engine]:
     """An engine, or None for a SQLite file that does not exist (nothing stored there)."""
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -151,7 +151,7 @@ def _open(url: str) -> Optional[Engine]:
     return make_engine(url)
 
 
-def _has(connection: Connection, table: str) -> bool:
+def has_table(connection: Connection, table: str) -> bool:
     return bool(inspect(connection).has_table(table))
 
 
@@ -189,12 +189,12 @@ _RASA_EVENTS = {
 
 
 def _rasa_rows(url: str, store: str, sender_ids: Sequence[str]) -> List[Dict[str, Any]]:
-    engine = _open(url)
+    engine = open_engine(url)
     if engine is None:
         return []
     try:
         with engine.connect() as connection:
-            if not _has(connection, "events"):
+            if not has_table(connection, "events"):
                 return []
             query = text(_RASA_EVENTS[store]).bindparams(bindparam("ids", expanding=True))
             rows = []
@@ -206,12 +206,12 @@ def _rasa_rows(url: str, store: str, sender_ids: Sequence[str]) -> List[Dict[str
 
 
 def _rasa_delete(url: str, sender_ids: Sequence[str], dry_run: bool) -> int:
-    engine = _open(url)
+    engine = open_engine(url)
     if engine is None:
         return 0
     try:
         with engine.begin() as connection:
-            if not _has(connection, "events"):
+            if not has_table(connection, "events"):
                 return 0
             verb = "SELECT COUNT(*)" if dry_run else "DELETE"
             query = text(f"{verb} FROM events WHERE sender_id IN :ids").bindparams(
@@ -279,7 +279,7 @@ def _support_selection(
 ) -> Iterator[Tuple[str, Table, Any, List[Any]]]:
     """(table name, table, key column, key values) of everything about these senders."""
     tables = support_tables()
-    present = {name for name in tables if _has(connection, name)}
+    present = {name for name in tables if has_table(connection, name)}
     handoff_ids = (
         _handoff_ids(connection, tables["handoffs"], sender_ids) if "handoffs" in present else []
     )
@@ -296,7 +296,7 @@ def _support_selection(
 
 def _support_read(url: str, sender_ids: Sequence[str], fingerprints: Set[str]) -> SupportRows:
     result = SupportRows()
-    engine = _open(url)
+    engine = open_engine(url)
     if engine is None:
         return result
     try:
@@ -318,7 +318,7 @@ def _support_delete(
     url: str, sender_ids: Sequence[str], fingerprints: Set[str], dry_run: bool
 ) -> Dict[str, int]:
     counts: Dict[str, int] = {}
-    engine = _open(url)
+    engine = open_engine(url)
     if engine is None:
         return counts
     try:

@@ -37,14 +37,23 @@ def _admin(request: web.Request) -> Any:
 def _page(request: web.Request, status: int = 200, **context: Any) -> web.Response:
     inbox = inbox_of(request)
     values: Dict[str, Any] = {
-        "me": agent_of(request), "page": "privacy", "error": "", "query": "", "data": None,
-        "deleted": None, "deleted_ids": [], "deleted_total": 0, "store_names": STORE_NAMES,
+        "me": agent_of(request),
+        "page": "privacy",
+        "error": "",
+        "query": "",
+        "data": None,
+        "deleted": None,
+        "deleted_ids": [],
+        "deleted_total": 0,
+        "store_names": STORE_NAMES,
         "retention_days": inbox.settings.retention_days,
     }
     values.update(context)
     return web.Response(
-        text=render(inbox.templates, "privacy.html", **values), status=status,
-        content_type="text/html", charset="utf-8",
+        text=render(inbox.templates, "privacy.html", **values),
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
     )
 
 
@@ -92,7 +101,9 @@ async def privacy_export(request: web.Request) -> web.StreamResponse:
     else:
         body, content_type, name = export_json(data), "application/json", name + ".json"
     return web.Response(
-        text=body, content_type=content_type, charset="utf-8",
+        text=body,
+        content_type=content_type,
+        charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -107,15 +118,25 @@ async def privacy_delete(request: web.Request) -> web.StreamResponse:
     except PrivacyError as error:
         return _page(request, 400, error=str(error), query=query)
     if form.get("confirm") != "yes":
-        return _page(request, 400, error="Bitte bestätige die Löschung mit dem Häkchen.",
-                     query=query, data=data)
+        return _page(
+            request,
+            400,
+            error="Bitte bestätige die Löschung mit dem Häkchen.",
+            query=query,
+            data=data,
+        )
     ids = data.matched_ids
     if not ids:
-        return _page(request, 404, error="Zu dieser Kennung ist nichts (mehr) gespeichert.",
-                     query=query)
+        return _page(
+            request, 404, error="Zu dieser Kennung ist nichts (mehr) gespeichert.", query=query
+        )
     counts = await asyncio.to_thread(delete_senders, Stores.from_settings(inbox.settings), ids)
-    logger.info("privacy: %s deleted the data of %s (%d entries)", agent.name, pseudo(ids[0]),
-                sum(counts.values()))
+    logger.info(
+        "privacy: %s deleted the data of %s (%d entries)",
+        agent.name,
+        pseudo(ids[0]),
+        sum(counts.values()),
+    )
     inbox.hub.publish("queue", {})
     return _page(request, deleted=counts, deleted_ids=ids, deleted_total=sum(counts.values()))
 
