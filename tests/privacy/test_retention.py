@@ -66,3 +66,15 @@ def test_inbox_worker_purges_off_the_event_loop(tmp_path: Path) -> None:
 
     asyncio.run(run())
     assert not collect(stores(settings), JANA.sender_id).found
+
+
+def test_retention_setting_defaults_to_180_days_and_refuses_negative() -> None:
+    import pytest
+
+    from bot.errors import ConfigurationError
+    from bot.settings import load_settings
+
+    assert load_settings({}).retention_days == 180
+    assert load_settings({"RETENTION_DAYS": "0"}).retention_days == 0
+    with pytest.raises(ConfigurationError):
+        load_settings({"RETENTION_DAYS": "-5"})
