@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions._runtime import Runtime, default_runtime
 from bot.database import transaction
 from bot.inbox.ratings import parse_rating, record_rating
+from bot.privacy import pseudo
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,6 @@ class ActionStoreRating(Action):
                 if stored is not None:
                     logger.info("rating %s for handoff %s", rating, stored.id)
         except Exception:  # a lost rating must not break the conversation
-            logger.exception("could not store the rating of %s", tracker.sender_id)
+            logger.exception("could not store the rating of %s", pseudo(tracker.sender_id))
         dispatcher.utter_message(response="utter_rating_thanks")
         return []

@@ -21,6 +21,7 @@ from actions._tracker import (
 from bot.database import transaction
 from bot.handoff import HandoffRequest, customer_notice, handoff
 from bot.models import HANDOFF_REASONS
+from bot.privacy import pseudo
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,11 @@ class ActionHandoff(Action):
         try:
             with transaction(runtime.support) as session:
                 record = handoff(session, request, now=now, outside=outside)
-                logger.info("handoff %s for %s (%s)", record.id, request.sender_id, request.reason)
+                logger.info(
+                    "handoff %s for %s (%s)", record.id, pseudo(request.sender_id), request.reason
+                )
         except Exception:  # the customer must still reach a person
-            logger.exception("could not record the handoff of %s", request.sender_id)
+            logger.exception("could not record the handoff of %s", pseudo(request.sender_id))
         dispatcher.utter_message(
             text=customer_notice(
                 runtime.hours, now, wait_minutes=runtime.settings.handoff_wait_minutes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Callable, List, Optional
@@ -89,9 +90,12 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.launcher import build_services, check_port_free, ensure_secret_in_dotenv, run_services
 
     started = time.monotonic()
+    os.umask(0o077)  # databases, logs and exports this run and its children create: owner only
     env_file = PROJECT_ROOT / ".env"
     generated = [
-        key for key in ("RASA_TOKEN", "INBOX_SECRET_KEY") if ensure_secret_in_dotenv(env_file, key)
+        key
+        for key in ("RASA_TOKEN", "INBOX_SECRET_KEY", "LOG_PSEUDONYM_KEY")
+        if ensure_secret_in_dotenv(env_file, key)
     ]
     if generated:
         print(f"Generated {', '.join(generated)} into {env_file}")
@@ -124,7 +128,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 # Modules that add their own sub-commands: each has ``add_commands(subparsers)`` and sets
 # ``handler=<function(args, settings) -> int>`` on its parsers. Imported lazily.
-COMMAND_MODULES: List[str] = ["channels._cli", "bot.inbox._cli", "bot.trainer._cli"]
+COMMAND_MODULES: List[str] = [
+    "channels._cli", "bot.inbox._cli", "bot.trainer._cli", "bot.privacy._cli"
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Union
 import yaml
 
 from bot.errors import ConfigurationError
+from bot.privacy._logs import create_private_file, secure_var_dir
 from bot.rasa_auth import auth_headers
 from bot.settings import PROJECT_ROOT, Settings, read_dotenv
 from bot.training import quiet_environment
@@ -169,6 +170,10 @@ def actions_health_url(settings: Settings) -> str:
 
 
 def build_services(settings: Settings, model: Path, python: str = sys.executable) -> List[Service]:
+    # Customer data lives in var/ (databases, logs): owner only. The log file is created 600
+    # before Rasa opens it for appending.
+    secure_var_dir(settings.var_dir)
+    create_private_file(settings.var_dir / "rasa.log")
     endpoints = write_endpoints(settings, settings.var_dir / "endpoints.yml")
     credentials = write_credentials(settings, settings.var_dir / "credentials.yml")
     env = child_environment(settings)

@@ -81,6 +81,11 @@ def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
                 f"got {item!r}"
             ) from None
     return tuple(networks)
+def _non_negative(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 0:
+        raise ConfigurationError(f"{key} must be 0 or more, got {value}")
+    return value
 
 
 def _sqlite_url(path: Path) -> str:
@@ -134,6 +139,10 @@ class Settings:
     lock_store_redis_url: str = ""
     # Seconds between two reads of the live FAQ answer edits by the Rasa server.
     answers_refresh_seconds: float = 2.0
+    # Data protection: conversations without activity for this many days are purged (0 = keep).
+    retention_days: int = 180
+    # Secret for the pseudonyms of sender ids in log lines ("" = a random key per process).
+    log_pseudonym_key: str = ""
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -215,6 +224,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
         answers_refresh_seconds=float(max(1, _int(env, "FAQ_ANSWERS_REFRESH_SECONDS", 2))),
+        retention_days=_non_negative(env, "RETENTION_DAYS", 180),
+        log_pseudonym_key=env.get("LOG_PSEUDONYM_KEY", "").strip(),
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),

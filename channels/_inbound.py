@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from bot.models import utcnow
+from bot.privacy import pseudo
 from channels._store import ChannelStore, MediaItem
 from channels._texts import MEDIA_LABELS, MEDIA_REPLIES
 
@@ -170,7 +171,7 @@ async def dispatch(
         metadata=metadata,
     )
     if agent is None:
-        logger.warning("no Rasa agent yet; answering %s's %s directly", sender_id, kind)
+        logger.warning("no Rasa agent yet; answering %s's %s directly", pseudo(sender_id), kind)
         await output_channel.send_text_message(sender_id, MEDIA_REPLIES.get(kind, ""))
         return
     await log_without_understanding(

@@ -19,6 +19,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.privacy import pseudo
 from channels._inbound import LazyStore
 from channels._retry import DeliveryFailed, RetryPolicy, Verdict, call_with_retries
 from channels._split import split_text, utf16_length
@@ -118,11 +119,11 @@ class TelegramOutput(OutputChannel):
                 reason="blocked",
                 detail=FAILURE_DETAILS["blocked"],
             )
-            logger.info("not sending to %s: marked unreachable", recipient_id)
+            logger.info("not sending to %s: marked unreachable", pseudo(recipient_id))
             return self._failed("blocked")
         try:
             result, attempts = await call_with_retries(
-                call, classify, self._retry, f"telegram {kind} to {recipient_id}"
+                call, classify, self._retry, f"telegram {kind} to {pseudo(recipient_id)}"
             )
         except DeliveryFailed as failure:
             logger.warning(

@@ -23,6 +23,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from bot.models import utcnow
+from bot.privacy import pseudo
 from bot.settings import WhatsAppSettings
 from channels._inbound import LazyStore
 from channels._retry import DeliveryFailed, RetryPolicy, Verdict, call_with_retries
@@ -177,7 +178,7 @@ class WhatsAppSender:
                 ),
                 classify,
                 self.retry,
-                f"whatsapp message to {recipient_id}",
+                f"whatsapp message to {pseudo(recipient_id)}",
             )
         except DeliveryFailed as failure:
             logger.warning(
@@ -226,7 +227,7 @@ class WhatsAppSender:
         kind: str,
         reason: str,
     ) -> str:
-        logger.info("whatsapp: not sending to %s (%s)", recipient_id, reason)
+        logger.info("whatsapp: not sending to %s (%s)", pseudo(recipient_id), reason)
         await store.run(
             store.record_delivery,
             CHANNEL,
@@ -278,7 +279,7 @@ class WhatsAppSender:
                 lambda: self._create(to=recipient_id, content_sid=template),
                 classify,
                 self.retry,
-                f"whatsapp template to {recipient_id}",
+                f"whatsapp template to {pseudo(recipient_id)}",
             )
         except DeliveryFailed as failure:
             await store.run(

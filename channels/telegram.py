@@ -23,6 +23,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 
 from bot.errors import ConfigurationError
 from bot.models import utcnow
+from bot.privacy import pseudo
 from bot.settings import Settings, load_settings
 from channels._inbound import CATCH_UP_WINDOW, LazyStore, OnNewMessage, SerialTasks, dispatch
 from channels._retry import RetryPolicy, call_with_retries
@@ -266,7 +267,8 @@ class TelegramInput(InputChannel):
             return
         if chat.type != PRIVATE:
             logger.info(
-                "telegram: ignoring update %s from %s chat %s", update.update_id, chat.type, chat.id
+                "telegram: ignoring update %s from %s chat %s", update.update_id, chat.type,
+                pseudo(chat.id),
             )
             return
         sender_id = str(chat.id)
@@ -274,7 +276,7 @@ class TelegramInput(InputChannel):
         if update.my_chat_member is not None:
             status = update.my_chat_member.new_chat_member.status
             if status == "kicked":
-                logger.info("telegram: %s blocked the bot; marked unreachable", sender_id)
+                logger.info("telegram: %s blocked the bot; marked unreachable", pseudo(sender_id))
                 await store.run(store.mark_unreachable, CHANNEL, sender_id, "blocked")
             elif status == "member":
                 await store.run(store.mark_reachable, CHANNEL, sender_id)
@@ -325,7 +327,9 @@ class TelegramInput(InputChannel):
             metadata["telegram"]["edited"] = True
         text, media = message_content(message)
         if media and media[0].kind == "other" and len(media) == 1 and not text:
-            logger.info("telegram: unsupported message %s from %s", message.message_id, sender_id)
+            logger.info(
+                "telegram: unsupported message %s from %s", message.message_id, pseudo(sender_id)
+            )
         await dispatch(
             channel=CHANNEL,
             store=store,

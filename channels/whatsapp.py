@@ -25,6 +25,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.errors import ConfigurationError
 from bot.models import utcnow
+from bot.privacy import pseudo
 from bot.settings import Settings, load_settings
 from channels._inbound import (
     CATCH_UP_WINDOW,
@@ -240,7 +241,9 @@ class WhatsAppInput(InputChannel):
         sid = str(form.get("MessageSid") or form.get("SmsMessageSid"))
         sender_id = str(form.get("From") or "")
         if not sender_id.startswith("whatsapp:"):
-            logger.info("whatsapp: ignoring non-WhatsApp message %s from %s", sid, sender_id)
+            logger.info(
+                "whatsapp: ignoring non-WhatsApp message %s from %s", sid, pseudo(sender_id)
+            )
             return False
         store = await self.store.get()
         payload = json.dumps(form, ensure_ascii=False)
@@ -298,14 +301,14 @@ class WhatsAppInput(InputChannel):
             word in FORM_CANCEL_WORDS and await self._form_active(agent, sender_id)
         ):
             await store.run(store.set_opted_out, CHANNEL, sender_id, True)
-            logger.info("whatsapp: %s opted out", sender_id)
+            logger.info("whatsapp: %s opted out", pseudo(sender_id))
             await self._log(agent, output, sender_id, body, sid, metadata)
             if not before.opted_out:
                 await self.sender.send(sender_id, OPTED_OUT, confirming_opt_out=True)
             return
         if word in START_WORDS and before.opted_out:
             await store.run(store.set_opted_out, CHANNEL, sender_id, False)
-            logger.info("whatsapp: %s opted in again", sender_id)
+            logger.info("whatsapp: %s opted in again", pseudo(sender_id))
             await self._log(agent, output, sender_id, body, sid, metadata)
             await output.send_text_message(sender_id, OPTED_IN)
             await self.sender.flush_held(sender_id)

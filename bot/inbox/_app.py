@@ -25,6 +25,9 @@ from bot.inbox._security import guard
 from bot.inbox._store import Store
 from bot.inbox._waiting import Housekeeping
 from bot.models import utcnow
+from bot.privacy._retention import run_retention
+from bot.privacy._stores import Stores
+from bot.privacy._web import add_privacy_routes
 from bot.service_hours import ServiceHours
 from bot.settings import Settings
 from bot.trainer._web import add_trainer_routes
@@ -112,6 +115,9 @@ def create_app(
                 ),
                 asyncio.create_task(housekeeping.run_forever(housekeeping_seconds)),
             ]
+            if settings.retention_days > 0:  # daily purge, in a worker thread
+                stores = Stores.from_settings(settings)
+                tasks.append(asyncio.create_task(run_retention(stores, settings.retention_days)))
         yield
         for task in tasks:
             task.cancel()
@@ -136,5 +142,6 @@ def create_app(
     app.router.add_post("/inbox/password", _login.change_password)
     _webchat.add_routes(app, RASA_KEY)
     add_trainer_routes(app, settings)  # /inbox/trainer: behind the same login and CSRF checks
+    add_privacy_routes(app)  # /inbox/privacy: admins only, same login and CSRF checks
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -16,6 +16,7 @@ from bot.inbox._rasa import RasaRequestError, RasaUnavailableError
 from bot.inbox._stats import channel_group
 from bot.inbox._transcript import media_references
 from bot.models import Handoff
+from bot.privacy import pseudo
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ async def media(request: web.Request) -> web.StreamResponse:
         else:
             raise web.HTTPNotFound()
     except (aiohttp.ClientError, TimeoutError) as error:
-        logger.warning("could not fetch media of %s: %s", sender, error)
+        logger.warning("could not fetch media of %s: %s", pseudo(sender), error)
         raise web.HTTPBadGateway(text="Die Datei ist gerade nicht abrufbar.") from None
     inline = content_type in SHOWN_INLINE
     return web.Response(

@@ -22,6 +22,7 @@ from bot.inbox._render import CHANNEL_LABELS, render
 from bot.inbox._stats import overview
 from bot.inbox._transcript import INBOX_META, REASON_LABELS, Item, build_transcript
 from bot.models import Handoff
+from bot.privacy import pseudo
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         events: List[Dict[str, Any]] = list(tracker.get("events") or [])
         slots = tracker.get("slots") or {}
     except (RasaUnavailableError, RasaRequestError) as error:
-        logger.warning("tracker of %s unavailable: %s", handoff.sender_id, error)
+        logger.warning("tracker of %s unavailable: %s", pseudo(handoff.sender_id), error)
         tracker_error = (
             "Der Verlauf von Paula ist gerade nicht abrufbar (Rasa antwortet nicht). "
             "Angezeigt sind die Nachrichten, die während der Übergabe ankamen."

@@ -93,7 +93,7 @@ async def test_trainer_page_edits_a_faq_answer_live_and_undoes_it(
         form = {"topic": "shipping_costs", "decision": "edit", "answer": EDITED}
         anonymous = await client.post("/inbox/trainer/answer", data=form, allow_redirects=False)
         assert anonymous.status == 401
-        add_agent(app[INBOX_KEY].db(), "mia")
+        add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
         csrf = await login(client, "mia")
         page = html.unescape(await (await client.get("/inbox/trainer")).text())
         assert 'id="a-shipping_costs"' in page
