@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional
 
 from bot.errors import BotError
 from bot.evaluation import load_examples
+from bot.rasa_auth import auth_headers
 from bot.trainer._project import Project, TrainerError
 from bot.trainer._report import Evaluation, build, configured_thresholds, predict
 
@@ -41,8 +42,8 @@ class RasaServer:
     def _request(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.url}{path}?token={self.token}", data=data, method=method,
-            headers={"Content-Type": "application/json"},
+            f"{self.url}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json", **auth_headers(self.token)},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
