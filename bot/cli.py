@@ -91,7 +91,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     env_file = PROJECT_ROOT / ".env"
     generated = [
-        key for key in ("RASA_TOKEN", "INBOX_SECRET_KEY") if ensure_secret_in_dotenv(env_file, key)
+        key
+        for key in ("RASA_TOKEN", "INBOX_SECRET_KEY", "ACTION_SERVER_TOKEN")
+        if ensure_secret_in_dotenv(env_file, key)
     ]
     if generated:
         print(f"Generated {', '.join(generated)} into {env_file}")
