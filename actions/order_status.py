@@ -1,7 +1,13 @@
-"""Order status: the form's validation and the lookup in the shop database."""
+"""Order status: the form's validation and the lookup in the shop database.
+
+Every lookup goes through :func:`bot.order_guard.guarded_lookup`: failures count on the order
+number across all conversations, and a locked number reveals nothing (hand over instead).
+Unknown number, wrong postcode and locked number read the same to the customer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -11,11 +17,32 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import Runtime, default_runtime
-from bot.shop import describe_status, find_order, normalize_order_number, normalize_postal_code
+from bot.order_guard import LookupResult, guarded_lookup
+from bot.shop import describe_status, normalize_order_number, normalize_postal_code
 
 logger = logging.getLogger(__name__)
 
 MAX_LOOKUP_FAILURES = 3
+NOT_FOUND_HANDOFF_TEXT = (
+    "Ich konnte deine Bestellung leider nicht finden. "
+    "Ich verbinde dich mit unserem Team, das hilft dir weiter."
+)
+
+
+async def lookup(
+    runtime: Runtime, number: str, postal_code: str, *, record_failure: bool
+) -> LookupResult:
+    """The guarded lookup, off the event loop (it waits for the database lock)."""
+    return await asyncio.to_thread(
+        guarded_lookup,
+        runtime.support,
+        runtime.shop,
+        number,
+        postal_code,
+        now=runtime.clock(),
+        policy=runtime.lookup_policy,
+        record_failure=record_failure,
+    )
 
 
 class ValidateOrderStatusForm(FormValidationAction):
@@ -35,7 +62,7 @@ class ValidateOrderStatusForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_order_number")
         return {"order_number": number}
 
-    def validate_postal_code(
+    async def validate_postal_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         code = normalize_postal_code(str(value or ""))
@@ -46,14 +73,16 @@ class ValidateOrderStatusForm(FormValidationAction):
         if not number:
             return {"postal_code": code}
         runtime = self._runtime or default_runtime()
-        with runtime.shop() as session:
-            found = find_order(session, number, code) is not None
-        if found:
+        result = await lookup(runtime, str(number), code, record_failure=True)
+        if result.found:
             return {"postal_code": code}
         failures = int(tracker.get_slot("order_lookup_failures") or 0) + 1
-        if failures >= MAX_LOOKUP_FAILURES:
+        if result.locked or failures >= MAX_LOOKUP_FAILURES:
             # Let the form finish; action_order_status hands over.
-            return {"postal_code": code, "order_lookup_failures": float(failures)}
+            return {
+                "postal_code": code,
+                "order_lookup_failures": float(max(failures, MAX_LOOKUP_FAILURES)),
+            }
         dispatcher.utter_message(response="utter_order_not_found")
         return {"order_number": None, "postal_code": None, "order_lookup_failures": float(failures)}
 
@@ -73,23 +102,20 @@ class ActionOrderStatus(Action):
         runtime = self._runtime or default_runtime()
         number = tracker.get_slot("order_number")
         code = tracker.get_slot("postal_code")
-        order = None
+        result: Optional[LookupResult] = None
         if number and code:
-            with runtime.shop() as session:
-                order = find_order(session, number, code)
+            # The form's validation already counted a failure for this postcode.
+            result = await lookup(runtime, str(number), str(code), record_failure=False)
         reset: List[EventType] = [
             SlotSet("postal_code", None),
             SlotSet("order_lookup_failures", 0.0),
         ]
-        if order is None:
-            dispatcher.utter_message(
-                text="Ich konnte deine Bestellung leider auch diesmal nicht finden. "
-                "Ich verbinde dich mit unserem Team, das hilft dir weiter."
-            )
+        if result is None or result.order is None:
+            # Same words for unknown, wrong and locked: nothing leaks; a person takes over.
+            dispatcher.utter_message(text=NOT_FOUND_HANDOFF_TEXT)
+            locked = result is not None and result.locked
+            reason = "order_locked" if locked else "order_lookup_failed"
             # The order number stays on the conversation for the agent.
-            return reset + [
-                SlotSet("handoff_reason", "order_lookup_failed"),
-                FollowupAction("action_handoff"),
-            ]
-        dispatcher.utter_message(text=describe_status(order))
+            return reset + [SlotSet("handoff_reason", reason), FollowupAction("action_handoff")]
+        dispatcher.utter_message(text=describe_status(result.order))
         return reset + [SlotSet("order_number", None)]
