@@ -72,6 +72,10 @@ def test_embedded_endpoints_and_credentials(tmp_path: Path) -> None:
     settings = load_settings({"BOT_VAR_DIR": str(tmp_path)})
     endpoints = yaml.safe_load(write_endpoints(settings, tmp_path / "e.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    # Rasa expands the token from its environment: the secret is in no written file.
+    assert endpoints["action_endpoint"]["headers"] == {
+        "Authorization": "Bearer ${ACTION_SERVER_TOKEN}"
+    }
     assert endpoints["tracker_store"] == {
         "type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")
     }
