@@ -69,14 +69,20 @@ def handoff(session: Session, request: HandoffRequest, *, now: datetime, outside
 # Key of the handoff request in the metadata of the ``pause`` event when the row could not be
 # written: the inbox's event-broker consumer creates the row from it (see recover_handoff).
 UNRECORDED_KEY = "unrecorded_handoff"
-_MAX_TEXT = 2000
 
 
 def unrecorded_metadata(request: HandoffRequest, *, now: datetime, outside: bool) -> Dict[str, Any]:
-    """What the pause event carries when the support database refused the handoff."""
+    """What the pause event carries when the support database refused the handoff.
+
+    The customer's words stay out: they are in the tracker's user event already, and a copy
+    here would be one more place to find when a customer asks for erasure.
+    """
+    fields = asdict(request)
+    fields.pop("last_message", None)
+    fields.pop("sender_id", None)  # the event's own sender id counts
     return {
         UNRECORDED_KEY: {
-            **asdict(request),
+            **fields,
             "created_at": _naive_utc(now).isoformat(),
             "outside_service_hours": bool(outside),
         }
@@ -110,7 +116,7 @@ def recover_handoff(
         channel=_text(raw.get("channel"), 64) or "rest",
         reason=reason if reason in HANDOFF_REASONS else "customer_request",
         confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
-        last_message=_text(raw.get("last_message"), _MAX_TEXT),
+        last_message=None,  # the inbox shows the conversation from the tracker
         order_number=_text(raw.get("order_number"), 32),
     )
     return handoff(session, request, now=created, outside=bool(raw.get("outside_service_hours")))

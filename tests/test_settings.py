@@ -33,3 +33,14 @@ def test_dotenv_parsing(tmp_path: Path) -> None:
     env.write_text("not a pair\n")
     with pytest.raises(ConfigurationError, match=":1: expected KEY=value"):
         read_dotenv(env)
+
+
+def test_order_lookup_limits_have_documented_defaults_and_must_be_positive() -> None:
+    settings = load_settings({})
+    assert (
+        settings.order_lookup_max_failures,
+        settings.order_lookup_window_minutes,
+        settings.order_lookup_lock_minutes,
+    ) == (5, 60, 1440)
+    with pytest.raises(ConfigurationError, match="ORDER_LOOKUP_MAX_FAILURES must be at least 1"):
+        load_settings({"ORDER_LOOKUP_MAX_FAILURES": "0"})
