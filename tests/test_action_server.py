@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple
 
 import pytest
+from sqlalchemy import select
 
 from bot.action_server import is_authorized
-from bot.database import make_engine
+from bot.database import make_engine, session_factory
 from bot.launcher import actions_command, actions_health_url, is_healthy
+from bot.models import Handoff, SupportBase
 from bot.seed import seed_shop
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 from tests._stack import Stack, free_port
@@ -105,6 +107,13 @@ def test_forged_requests_without_the_token_run_no_action(
         status, body = post(settings.action_url, call, headers)
         assert status == 401, headers
         assert "BP-482913" not in body and "dhl" not in body.lower()
+    # No action ran: a forged handoff left no row for the agents.
+    status, _ = post(settings.action_url, forged_call("action_handoff", {}, sender="forged"))
+    assert status == 401
+    engine = make_engine(settings.support_db_url)
+    SupportBase.metadata.create_all(engine)
+    with session_factory(engine)() as session:
+        assert session.execute(select(Handoff)).first() is None
     # The query string is no way in either, nor the list of actions.
     status, _ = post(f"{settings.action_url}?token={token}", call)
     assert status == 401
