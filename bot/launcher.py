@@ -133,7 +133,8 @@ def rasa_command(
         python, "-m", "rasa", "run",
         "--model", str(model),
         "--enable-api",
-        "--auth-token", settings.rasa_token,
+        # "=" form: a generated token may start with "-" (argparse would take it for an option).
+        f"--auth-token={settings.rasa_token}",
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
         "--endpoints", str(endpoints),

@@ -102,3 +102,16 @@ def test_scaled_out_endpoints(tmp_path: Path) -> None:
     assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6380, "db": 2}
     credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
     assert "channels.telegram.TelegramInput" in credentials
+
+
+def test_a_token_starting_with_a_dash_reaches_rasa(tmp_path: Path) -> None:
+    """token_urlsafe() starts with '-' one time in 64: `--auth-token -x…` was an argparse error."""
+    from rasa.__main__ import create_argument_parser
+
+    from bot.launcher import rasa_command
+
+    settings = load_settings({"BOT_VAR_DIR": str(tmp_path), "RASA_TOKEN": "-starts-with-dash"})
+    command = rasa_command(settings, tmp_path / "m.tar.gz", tmp_path / "e.yml",
+                           tmp_path / "c.yml", "python")
+    args = create_argument_parser().parse_args(command[3:])
+    assert args.auth_token == "-starts-with-dash"
