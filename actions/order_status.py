@@ -15,9 +15,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions._runtime import Runtime, default_runtime
-from bot.order_guard import LookupResult, guarded_lookup
+from bot.order_guard import NOT_FOUND, LookupResult, guarded_lookup
 from bot.shop import describe_status, normalize_order_number, normalize_postal_code
 
 logger = logging.getLogger(__name__)
@@ -30,19 +31,34 @@ NOT_FOUND_HANDOFF_TEXT = (
 
 
 async def lookup(
-    runtime: Runtime, number: str, postal_code: str, *, record_failure: bool
-) -> LookupResult:
-    """The guarded lookup, off the event loop (it waits for the database lock)."""
-    return await asyncio.to_thread(
-        guarded_lookup,
-        runtime.support,
-        runtime.shop,
-        number,
-        postal_code,
-        now=runtime.clock(),
-        policy=runtime.lookup_policy,
-        record_failure=record_failure,
-    )
+    runtime: Runtime, number: Any, postal_code: Any, *, record_failure: bool
+) -> Optional[LookupResult]:
+    """The guarded lookup, off the event loop (it waits for the database lock).
+
+    Slot values are checked again (a slot may be set without the form). None: a database
+    failed – logged; the caller hands over rather than guess.
+    """
+    clean_number = normalize_order_number(str(number or ""))
+    clean_code = normalize_postal_code(str(postal_code or ""))
+    if clean_number is None or clean_code is None:
+        return LookupResult(NOT_FOUND)
+    try:
+        return await asyncio.to_thread(
+            guarded_lookup,
+            runtime.support,
+            runtime.shop,
+            clean_number,
+            clean_code,
+            now=runtime.clock(),
+            policy=runtime.lookup_policy,
+            record_failure=record_failure,
+        )
+    except SQLAlchemyError as error:
+        logger.error(
+            "order lookup of %s impossible, database unavailable: %s",
+            clean_number, " ".join(str(error).split())[:300],
+        )
+        return None
 
 
 class ValidateOrderStatusForm(FormValidationAction):
@@ -73,11 +89,11 @@ class ValidateOrderStatusForm(FormValidationAction):
         if not number:
             return {"postal_code": code}
         runtime = self._runtime or default_runtime()
-        result = await lookup(runtime, str(number), code, record_failure=True)
-        if result.found:
+        result = await lookup(runtime, number, code, record_failure=True)
+        if result is not None and result.found:
             return {"postal_code": code}
         failures = int(tracker.get_slot("order_lookup_failures") or 0) + 1
-        if result.locked or failures >= MAX_LOOKUP_FAILURES:
+        if result is None or result.locked or failures >= MAX_LOOKUP_FAILURES:
             # Let the form finish; action_order_status hands over.
             return {
                 "postal_code": code,
@@ -105,7 +121,7 @@ class ActionOrderStatus(Action):
         result: Optional[LookupResult] = None
         if number and code:
             # The form's validation already counted a failure for this postcode.
-            result = await lookup(runtime, str(number), str(code), record_failure=False)
+            result = await lookup(runtime, number, code, record_failure=False)
         reset: List[EventType] = [
             SlotSet("postal_code", None),
             SlotSet("order_lookup_failures", 0.0),

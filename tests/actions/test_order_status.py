@@ -6,18 +6,19 @@ The attack: a new conversation (sender id) per postcode guess got 3 fresh tries 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from actions._runtime import Runtime, build_runtime
 from actions.handoff import ActionHandoff
 from actions.order_status import ActionOrderStatus, ValidateOrderStatusForm
-from bot.database import make_engine
+from bot.database import make_engine, session_factory
 from bot.models import Handoff
 from bot.order_guard import OrderLookupGuard
 from bot.seed import seed_shop
@@ -158,3 +159,32 @@ def test_three_tries_in_one_conversation_still_hand_over(tmp_path: Path) -> None
     ))
     assert {"event": "slot", "timestamp": None, "name": "handoff_reason",
             "value": "order_lookup_failed"} in events
+
+
+def test_unavailable_database_hands_over_instead_of_failing(tmp_path: Path) -> None:
+    runtime = runtime_for(tmp_path)
+    database = tmp_path / "support.db"
+    runtime.support = session_factory(
+        create_engine(f"sqlite:///{database}", connect_args={"timeout": 0.2})
+    )
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        text, handoff = one_conversation(runtime, "x", *RIGHT)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert text == one_conversation(runtime_for(tmp_path / "b", ORDER_LOOKUP_MAX_FAILURES="1"),
+                                    "y", "BP-999999", "10115")[0]
+    assert handoff == {"reason": "order_lookup_failed", "followup": "action_handoff"}
+
+
+def test_a_slot_set_outside_the_form_is_checked_again(tmp_path: Path) -> None:
+    runtime = runtime_for(tmp_path)
+    events = asyncio.run(ActionOrderStatus(runtime).run(
+        CollectingDispatcher(),
+        tracker("z", {"order_number": "x" * 5000, "postal_code": "80331"}), {},
+    ))
+    assert any(e.get("name") == "action_handoff" for e in events)
+    with runtime.support() as session:
+        assert session.execute(select(OrderLookupGuard)).first() is None
