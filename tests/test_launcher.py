@@ -24,7 +24,8 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
     env.update(
-        BOT_VAR_DIR=str(tmp_path), RASA_TOKEN="t" * 20, INBOX_SECRET_KEY="s" * 20, **extra
+        BOT_VAR_DIR=str(tmp_path), RASA_TOKEN="t" * 20, INBOX_SECRET_KEY="s" * 20,
+        ACTION_SERVER_TOKEN="a" * 20, **extra,
     )
     return env
 
