@@ -201,3 +201,21 @@ def test_locked_support_database_loses_no_handoff(stack: Stack) -> None:
         process_rows(session, rows, datetime.utcnow())
     [record] = handoffs(stack, sender)
     assert (record.reason, record.channel, record.status) == ("customer_request", "rest", "open")
+
+
+def test_a_new_conversation_per_guess_gets_no_new_tries(stack: Stack) -> None:
+    """The attack: a new sender id per postcode guess. BP-100004 is used by no other test."""
+    replies = []
+    for postcode in ("10115", "20357", "50667", "70173", "01067"):
+        guesser = new_customer()
+        stack.send(guesser, "wo ist meine bestellung BP-100004")
+        replies.append(texts(stack.send(guesser, postcode)))
+    assert "keine Bestellung gefunden" in replies[0]
+    assert "Team" in replies[4]  # the 5th failure within the hour locks the number
+    customer = new_customer()
+    stack.send(customer, "wo ist meine bestellung BP-100004")
+    answer = texts(stack.send(customer, "60311"))  # the right postcode
+    assert "gepackt" not in answer and answer == replies[4]
+    [record] = handoffs(stack, customer)
+    assert (record.reason, record.order_number) == ("order_locked", "BP-100004")
+    assert is_paused(stack, customer)
