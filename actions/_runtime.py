@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.database import make_engine, session_factory
 from bot.models import SupportBase
+from bot.order_guard import LookupPolicy
 from bot.service_hours import ServiceHours
 from bot.settings import Settings, load_settings
 from bot.shop import ShopBase
@@ -36,10 +37,18 @@ class Runtime:
     hours: ServiceHours
     clock: Clock = field(default=system_clock)
 
+    @property
+    def lookup_policy(self) -> LookupPolicy:
+        return LookupPolicy(
+            max_failures=self.settings.order_lookup_max_failures,
+            window=timedelta(minutes=self.settings.order_lookup_window_minutes),
+            lock=timedelta(minutes=self.settings.order_lookup_lock_minutes),
+        )
+
 
 def build_runtime(settings: Settings) -> Runtime:
     support_engine = make_engine(settings.support_db_url)
-    SupportBase.metadata.create_all(support_engine)
+    SupportBase.metadata.create_all(support_engine)  # incl. order_lookup_guards
     shop_engine = make_engine(settings.shop_db_url)
     ShopBase.metadata.create_all(shop_engine)
     return Runtime(

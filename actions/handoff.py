@@ -1,13 +1,22 @@
-"""``action_handoff``: hand the conversation to a community manager (contract)."""
+"""``action_handoff``: hand the conversation to a community manager (contract).
+
+If the support database is unavailable (locked, down, read-only) the customer is still told
+what happens next and the conversation is still paused; the handoff request then travels in
+the metadata of the ``pause`` event (tracker store + event broker), from which the inbox's
+event-broker consumer records it once the database takes writes again. No handoff is lost.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions._runtime import Runtime, default_runtime
 from actions._tracker import (
@@ -19,7 +28,7 @@ from actions._tracker import (
     user_turns_since,
 )
 from bot.database import transaction
-from bot.handoff import HandoffRequest, customer_notice, handoff
+from bot.handoff import HandoffRequest, customer_notice, handoff, unrecorded_metadata
 from bot.models import HANDOFF_REASONS
 from bot.privacy import pseudo
 
@@ -52,6 +61,29 @@ def asked_back_recently(tracker: Tracker) -> bool:
     return user_turns_since(tracker, "action_handle_fallback", REPEAT_WINDOW - 1) is not None
 
 
+def record_handoff(
+    runtime: Runtime, request: HandoffRequest, now: datetime, outside: bool
+) -> Optional[int]:
+    """Write the handoff row; its id, or None (logged) if the database refused."""
+    try:
+        with transaction(runtime.support) as session:
+            record = handoff(session, request, now=now, outside=outside)
+            logger.info(
+                "handoff %s for %s (%s)", record.id, pseudo(request.sender_id), request.reason
+            )
+            return int(record.id)
+    except SQLAlchemyError as error:
+        logger.error(
+            "support database unavailable, handoff of %s (%s) NOT recorded: %s. The customer "
+            "was told and the conversation is paused; the inbox records the handoff from the "
+            "pause event once the database takes writes again.",
+            pseudo(request.sender_id), request.reason, " ".join(str(error).split())[:300],
+        )
+    except Exception:  # a bug must not keep the customer from a person either
+        logger.exception("could not record the handoff of %s", pseudo(request.sender_id))
+    return None
+
+
 class ActionHandoff(Action):
     """Records the handoff, tells the customer what happens next and pauses the bot."""
 
@@ -75,14 +107,8 @@ class ActionHandoff(Action):
             last_message=latest_text(tracker),
             order_number=tracker.get_slot("order_number"),
         )
-        try:
-            with transaction(runtime.support) as session:
-                record = handoff(session, request, now=now, outside=outside)
-                logger.info(
-                    "handoff %s for %s (%s)", record.id, pseudo(request.sender_id), request.reason
-                )
-        except Exception:  # the customer must still reach a person
-            logger.exception("could not record the handoff of %s", pseudo(request.sender_id))
+        # Off the event loop: a locked SQLite database makes the write wait (busy timeout).
+        recorded = await asyncio.to_thread(record_handoff, runtime, request, now, outside)
         dispatcher.utter_message(
             text=customer_notice(
                 runtime.hours, now, wait_minutes=runtime.settings.handoff_wait_minutes
@@ -91,5 +117,8 @@ class ActionHandoff(Action):
         events: List[EventType] = [SlotSet("handoff_reason", None)]
         if tracker.active_loop.get("name"):
             events.append(ActiveLoop(None))
-        events.append(ConversationPaused())
+        pause: Dict[str, Any] = dict(ConversationPaused())
+        if recorded is None:
+            pause["metadata"] = unrecorded_metadata(request, now=now, outside=outside)
+        events.append(pause)
         return events

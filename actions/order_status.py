@@ -1,7 +1,13 @@
-"""Order status: the form's validation and the lookup in the shop database."""
+"""Order status: the form's validation and the lookup in the shop database.
+
+Every lookup goes through :func:`bot.order_guard.guarded_lookup`: failures count on the order
+number across all conversations, and a locked number reveals nothing (hand over instead).
+Unknown number, wrong postcode and locked number read the same to the customer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -9,13 +15,50 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions._runtime import Runtime, default_runtime
-from bot.shop import describe_status, find_order, normalize_order_number, normalize_postal_code
+from bot.order_guard import NOT_FOUND, LookupResult, guarded_lookup
+from bot.shop import describe_status, normalize_order_number, normalize_postal_code
 
 logger = logging.getLogger(__name__)
 
 MAX_LOOKUP_FAILURES = 3
+NOT_FOUND_HANDOFF_TEXT = (
+    "Ich konnte deine Bestellung leider nicht finden. "
+    "Ich verbinde dich mit unserem Team, das hilft dir weiter."
+)
+
+
+async def lookup(
+    runtime: Runtime, number: Any, postal_code: Any, *, record_failure: bool
+) -> Optional[LookupResult]:
+    """The guarded lookup, off the event loop (it waits for the database lock).
+
+    Slot values are checked again (a slot may be set without the form). None: a database
+    failed – logged; the caller hands over rather than guess.
+    """
+    clean_number = normalize_order_number(str(number or ""))
+    clean_code = normalize_postal_code(str(postal_code or ""))
+    if clean_number is None or clean_code is None:
+        return LookupResult(NOT_FOUND)
+    try:
+        return await asyncio.to_thread(
+            guarded_lookup,
+            runtime.support,
+            runtime.shop,
+            clean_number,
+            clean_code,
+            now=runtime.clock(),
+            policy=runtime.lookup_policy,
+            record_failure=record_failure,
+        )
+    except SQLAlchemyError as error:
+        logger.error(
+            "order lookup of %s impossible, database unavailable: %s",
+            clean_number, " ".join(str(error).split())[:300],
+        )
+        return None
 
 
 class ValidateOrderStatusForm(FormValidationAction):
@@ -35,7 +78,7 @@ class ValidateOrderStatusForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_order_number")
         return {"order_number": number}
 
-    def validate_postal_code(
+    async def validate_postal_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         code = normalize_postal_code(str(value or ""))
@@ -46,14 +89,16 @@ class ValidateOrderStatusForm(FormValidationAction):
         if not number:
             return {"postal_code": code}
         runtime = self._runtime or default_runtime()
-        with runtime.shop() as session:
-            found = find_order(session, number, code) is not None
-        if found:
+        result = await lookup(runtime, number, code, record_failure=True)
+        if result is not None and result.found:
             return {"postal_code": code}
         failures = int(tracker.get_slot("order_lookup_failures") or 0) + 1
-        if failures >= MAX_LOOKUP_FAILURES:
+        if result is None or result.locked or failures >= MAX_LOOKUP_FAILURES:
             # Let the form finish; action_order_status hands over.
-            return {"postal_code": code, "order_lookup_failures": float(failures)}
+            return {
+                "postal_code": code,
+                "order_lookup_failures": float(max(failures, MAX_LOOKUP_FAILURES)),
+            }
         dispatcher.utter_message(response="utter_order_not_found")
         return {"order_number": None, "postal_code": None, "order_lookup_failures": float(failures)}
 
@@ -73,23 +118,20 @@ class ActionOrderStatus(Action):
         runtime = self._runtime or default_runtime()
         number = tracker.get_slot("order_number")
         code = tracker.get_slot("postal_code")
-        order = None
+        result: Optional[LookupResult] = None
         if number and code:
-            with runtime.shop() as session:
-                order = find_order(session, number, code)
+            # The form's validation already counted a failure for this postcode.
+            result = await lookup(runtime, number, code, record_failure=False)
         reset: List[EventType] = [
             SlotSet("postal_code", None),
             SlotSet("order_lookup_failures", 0.0),
         ]
-        if order is None:
-            dispatcher.utter_message(
-                text="Ich konnte deine Bestellung leider auch diesmal nicht finden. "
-                "Ich verbinde dich mit unserem Team, das hilft dir weiter."
-            )
+        if result is None or result.order is None:
+            # Same words for unknown, wrong and locked: nothing leaks; a person takes over.
+            dispatcher.utter_message(text=NOT_FOUND_HANDOFF_TEXT)
+            locked = result is not None and result.locked
+            reason = "order_locked" if locked else "order_lookup_failed"
             # The order number stays on the conversation for the agent.
-            return reset + [
-                SlotSet("handoff_reason", "order_lookup_failed"),
-                FollowupAction("action_handoff"),
-            ]
-        dispatcher.utter_message(text=describe_status(order))
+            return reset + [SlotSet("handoff_reason", reason), FollowupAction("action_handoff")]
+        dispatcher.utter_message(text=describe_status(result.order))
         return reset + [SlotSet("order_number", None)]

@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     env_file = PROJECT_ROOT / ".env"
     generated = [
         key
-        for key in ("RASA_TOKEN", "INBOX_SECRET_KEY", "LOG_PSEUDONYM_KEY")
+        for key in ("RASA_TOKEN", "INBOX_SECRET_KEY", "LOG_PSEUDONYM_KEY", "ACTION_SERVER_TOKEN")
         if ensure_secret_in_dotenv(env_file, key)
     ]
     if generated:

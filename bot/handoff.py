@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Dict, Mapping, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,6 +66,62 @@ def handoff(session: Session, request: HandoffRequest, *, now: datetime, outside
     return record
 
 
+# Key of the handoff request in the metadata of the ``pause`` event when the row could not be
+# written: the inbox's event-broker consumer creates the row from it (see recover_handoff).
+UNRECORDED_KEY = "unrecorded_handoff"
+
+
+def unrecorded_metadata(request: HandoffRequest, *, now: datetime, outside: bool) -> Dict[str, Any]:
+    """What the pause event carries when the support database refused the handoff.
+
+    The customer's words stay out: they are in the tracker's user event already, and a copy
+    here would be one more place to find when a customer asks for erasure.
+    """
+    fields = asdict(request)
+    fields.pop("last_message", None)
+    fields.pop("sender_id", None)  # the event's own sender id counts
+    return {
+        UNRECORDED_KEY: {
+            **fields,
+            "created_at": _naive_utc(now).isoformat(),
+            "outside_service_hours": bool(outside),
+        }
+    }
+
+
+def _text(value: Any, limit: int) -> Optional[str]:
+    return str(value)[:limit] if isinstance(value, (str, int, float)) and value != "" else None
+
+
+def recover_handoff(
+    session: Session, sender_id: str, metadata: Mapping[str, Any], *, now: datetime
+) -> Optional[Handoff]:
+    """Record a handoff the bot could not write, from its pause event's metadata.
+
+    Returns None if the event carries none. Every field is checked (unknown reason ->
+    ``customer_request``); a customer already waiting keeps the one place in the queue.
+    """
+    raw = metadata.get(UNRECORDED_KEY) if isinstance(metadata, Mapping) else None
+    if not isinstance(raw, Mapping) or not sender_id:
+        return None
+    confidence = raw.get("confidence")
+    created = now
+    try:
+        created = datetime.fromisoformat(str(raw.get("created_at")))
+    except ValueError:
+        pass
+    reason = str(raw.get("reason") or "")
+    request = HandoffRequest(
+        sender_id=sender_id,
+        channel=_text(raw.get("channel"), 64) or "rest",
+        reason=reason if reason in HANDOFF_REASONS else "customer_request",
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        last_message=None,  # the inbox shows the conversation from the tracker
+        order_number=_text(raw.get("order_number"), 32),
+    )
+    return handoff(session, request, now=created, outside=bool(raw.get("outside_service_hours")))
+
+
 def customer_notice(hours: ServiceHours, now: datetime, *, wait_minutes: int) -> str:
     """What the customer reads right after the handoff, in German (du-form)."""
     if hours.is_open(now):
@@ -81,4 +137,13 @@ def customer_notice(hours: ServiceHours, now: datetime, *, wait_minutes: int) ->
     )
 
 
-__all__ = ["HandoffRequest", "UnknownReasonError", "customer_notice", "handoff", "utcnow"]
+__all__ = [
+    "UNRECORDED_KEY",
+    "HandoffRequest",
+    "UnknownReasonError",
+    "customer_notice",
+    "handoff",
+    "recover_handoff",
+    "unrecorded_metadata",
+    "utcnow",
+]

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Union
 
 import yaml
 
+from bot.action_server import ENDPOINT_HEADERS
 from bot.errors import ConfigurationError
 from bot.privacy._logs import create_private_file, secure_var_dir
 from bot.rasa_auth import auth_headers
@@ -93,7 +94,8 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
     )
     broker = _sql_store(broker_url)
     endpoints: Dict[str, object] = {
-        "action_endpoint": {"url": settings.action_url},
+        # The token is expanded by Rasa from its environment: no secret in this file.
+        "action_endpoint": {"url": settings.action_url, "headers": dict(ENDPOINT_HEADERS)},
         "tracker_store": tracker,
         "event_broker": broker,
     }
@@ -153,8 +155,11 @@ def rasa_command(
 
 
 def actions_command(settings: Settings, python: str) -> List[str]:
-    """The action server (binds to ``SANIC_HOST``, set by :func:`child_environment`)."""
-    return [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]
+    """The token-checking action server (:mod:`bot.action_server`) on ``BOT_HOST``:``ACTION_PORT``.
+
+    It reads its settings (host, port, ``ACTION_SERVER_TOKEN``) from the environment.
+    """
+    return [python, "-m", "bot.action_server"]
 
 
 def rasa_health_url(settings: Settings) -> urllib.request.Request:

@@ -20,6 +20,8 @@ HANDOFF_REASONS = (
     "customer_request",
     "complaint",
     "order_lookup_failed",
+    # The order number is locked after too many failed lookups (bot/order_guard.py).
+    "order_locked",
 )
 
 HANDOFF_STATUSES = ("open", "assigned", "snoozed", "resolved")

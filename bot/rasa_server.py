@@ -22,8 +22,9 @@ def rasa_arguments(arguments: Sequence[str], token: str) -> List[str]:
     given = [argument for argument in arguments if argument.split("=")[0] in SECRET_OPTIONS]
     if given:
         raise ValueError(f"pass secrets through RASA_TOKEN, not {', '.join(given)}")
-    return ["rasa", *arguments, "--auth-token", token, "--jwt-secret", jwt_secret(token),
-            "--jwt-method", JWT_METHOD]
+    # "=" forms: a generated token may start with "-" (argparse would take it for an option).
+    return ["rasa", *arguments, f"--auth-token={token}", f"--jwt-secret={jwt_secret(token)}",
+            f"--jwt-method={JWT_METHOD}"]
 
 
 def main(arguments: Optional[Sequence[str]] = None) -> None:

@@ -81,10 +81,19 @@ def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
                 f"got {item!r}"
             ) from None
     return tuple(networks)
+
+
 def _non_negative(env: Mapping[str, str], key: str, default: int) -> int:
     value = _int(env, key, default)
     if value < 0:
         raise ConfigurationError(f"{key} must be 0 or more, got {value}")
+    return value
+
+
+def _positive(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 1:
+        raise ConfigurationError(f"{key} must be at least 1, got {value}")
     return value
 
 
@@ -119,6 +128,8 @@ class Settings:
     action_port: int = 5055
     inbox_port: int = 8000
     rasa_token: str = ""
+    # Shared secret Rasa sends to the action server on every call (Authorization: Bearer ...).
+    action_server_token: str = ""
     support_db_url: str = ""
     shop_db_url: str = ""
     tracker_db_url: str = ""
@@ -126,6 +137,11 @@ class Settings:
     timezone: str = "Europe/Berlin"
     holiday_country: str = "DE"
     handoff_wait_minutes: int = 10
+    # Failed order lookups per order number (all conversations): this many within the window
+    # lock the number for the lock time (minutes); see bot/order_guard.py.
+    order_lookup_max_failures: int = 5
+    order_lookup_window_minutes: int = 60
+    order_lookup_lock_minutes: int = 1440
     inbox_secret_key: str = ""
     # Inbox: session cookies only over HTTPS. Default: on when PUBLIC_BASE_URL is https;
     # INBOX_COOKIE_SECURE overrides it either way.
@@ -207,6 +223,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         action_port=_int(env, "ACTION_PORT", 5055),
         inbox_port=_int(env, "INBOX_PORT", 8000),
         rasa_token=env.get("RASA_TOKEN", "").strip(),
+        action_server_token=env.get("ACTION_SERVER_TOKEN", "").strip(),
         support_db_url=env.get("SUPPORT_DB_URL", "").strip()
         or _sqlite_url(var_dir / "support.db"),
         shop_db_url=env.get("SHOP_DB_URL", "").strip() or _sqlite_url(var_dir / "shop.db"),
@@ -216,6 +233,9 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         timezone=env.get("SERVICE_TIMEZONE", "").strip() or "Europe/Berlin",
         holiday_country=env.get("SERVICE_HOLIDAY_COUNTRY", "").strip() or "DE",
         handoff_wait_minutes=_int(env, "HANDOFF_WAIT_MINUTES", 10),
+        order_lookup_max_failures=_positive(env, "ORDER_LOOKUP_MAX_FAILURES", 5),
+        order_lookup_window_minutes=_positive(env, "ORDER_LOOKUP_WINDOW_MINUTES", 60),
+        order_lookup_lock_minutes=_positive(env, "ORDER_LOOKUP_LOCK_MINUTES", 1440),
         inbox_secret_key=env.get("INBOX_SECRET_KEY", "").strip(),
         inbox_cookie_secure=_flag(
             env, "INBOX_COOKIE_SECURE", public_base_url.lower().startswith("https://")

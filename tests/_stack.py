@@ -137,12 +137,15 @@ def start_stack(
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "TWILIO_", "RASA_", "BOT_", "PUBLIC_BASE_URL"))
+        if not key.startswith(
+            ("TELEGRAM_", "TWILIO_", "RASA_", "BOT_", "PUBLIC_BASE_URL", "ACTION_SERVER_")
+        )
     }
     env.update(
         {
             "BOT_VAR_DIR": str(var_dir),
             "RASA_TOKEN": secrets.token_urlsafe(16),
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
             "RASA_PORT": str(free_port()),
             "ACTION_PORT": str(free_port()),
             "INBOX_PORT": str(free_port()),

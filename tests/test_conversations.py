@@ -165,3 +165,57 @@ def test_faq_inside_the_order_form_is_answered_and_the_form_goes_on(stack: Stack
     answer = texts(stack.send(sender, "wie lange habe ich rückgaberecht?"))
     assert faq_answer("return_policy") in answer
     assert "Bestellnummer" in answer
+
+
+def test_locked_support_database_loses_no_handoff(stack: Stack) -> None:
+    """Another writer holds the support DB: the customer is still told and paused, and the
+    inbox's broker consumer records the handoff from Rasa's event broker afterwards."""
+    import sqlite3
+    from datetime import datetime
+
+    import bot.inbox._models  # noqa: F401 - the inbox's tables
+    from bot.database import transaction
+    from bot.inbox._broker import SqlBrokerReader, process_rows
+    from bot.models import SupportBase
+
+    sender = new_customer()
+    database = stack.settings.support_db_url[len("sqlite:///"):]
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the action server waits its busy timeout, then gives up
+    try:
+        answer = texts(stack.send(sender, "Ich möchte bitte mit einem Mitarbeiter sprechen"))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "Team" in answer
+    assert is_paused(stack, sender)
+    assert not handoffs(stack, sender)
+    reader = SqlBrokerReader(f"sqlite:///{stack.settings.var_dir / 'events.db'}")
+    try:
+        rows = [row for row in reader.read_after(0, 100_000) if row.sender_id == sender]
+    finally:
+        reader.close()
+    engine = make_engine(stack.settings.support_db_url)
+    SupportBase.metadata.create_all(engine)
+    with transaction(session_factory(engine)) as session:
+        process_rows(session, rows, datetime.utcnow())
+    [record] = handoffs(stack, sender)
+    assert (record.reason, record.channel, record.status) == ("customer_request", "rest", "open")
+
+
+def test_a_new_conversation_per_guess_gets_no_new_tries(stack: Stack) -> None:
+    """The attack: a new sender id per postcode guess. BP-100004 is used by no other test."""
+    replies = []
+    for postcode in ("10115", "20357", "50667", "70173", "01067"):
+        guesser = new_customer()
+        stack.send(guesser, "wo ist meine bestellung BP-100004")
+        replies.append(texts(stack.send(guesser, postcode)))
+    assert "keine Bestellung gefunden" in replies[0]
+    assert "Team" in replies[4]  # the 5th failure within the hour locks the number
+    customer = new_customer()
+    stack.send(customer, "wo ist meine bestellung BP-100004")
+    answer = texts(stack.send(customer, "60311"))  # the right postcode
+    assert "gepackt" not in answer and answer == replies[4]
+    [record] = handoffs(stack, customer)
+    assert (record.reason, record.order_number) == ("order_locked", "BP-100004")
+    assert is_paused(stack, customer)

@@ -24,7 +24,8 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
     env.update(
-        BOT_VAR_DIR=str(tmp_path), RASA_TOKEN="t" * 20, INBOX_SECRET_KEY="s" * 20, **extra
+        BOT_VAR_DIR=str(tmp_path), RASA_TOKEN="t" * 20, INBOX_SECRET_KEY="s" * 20,
+        ACTION_SERVER_TOKEN="a" * 20, **extra,
     )
     return env
 
@@ -72,6 +73,10 @@ def test_embedded_endpoints_and_credentials(tmp_path: Path) -> None:
     settings = load_settings({"BOT_VAR_DIR": str(tmp_path)})
     endpoints = yaml.safe_load(write_endpoints(settings, tmp_path / "e.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    # Rasa expands the token from its environment: the secret is in no written file.
+    assert endpoints["action_endpoint"]["headers"] == {
+        "Authorization": "Bearer ${ACTION_SERVER_TOKEN}"
+    }
     assert endpoints["tracker_store"] == {
         "type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")
     }
@@ -111,3 +116,16 @@ def test_endpoints_serve_faq_answers_through_the_live_answer_generator(tmp_path:
     assert issubclass(generator, TemplatedNaturalLanguageGenerator)
     embedded = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     assert embedded["nlg"] == endpoints["nlg"]
+def test_a_token_starting_with_a_dash_reaches_rasa(tmp_path: Path) -> None:
+    """token_urlsafe() starts with '-' one time in 64: `--auth-token -x…` was an argparse error."""
+    from rasa.__main__ import create_argument_parser
+
+    from bot.launcher import rasa_command
+    from bot.rasa_server import rasa_arguments
+
+    settings = load_settings({"BOT_VAR_DIR": str(tmp_path), "RASA_TOKEN": "-starts-with-dash"})
+    command = rasa_command(settings, tmp_path / "m.tar.gz", tmp_path / "e.yml",
+                           tmp_path / "c.yml", "python")
+    argv = rasa_arguments(command[3:], "-starts-with-dash")
+    args = create_argument_parser().parse_args(argv[1:])
+    assert args.auth_token == "-starts-with-dash"

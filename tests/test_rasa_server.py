@@ -44,6 +44,7 @@ def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, i
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("TELEGRAM_", "TWILIO_", "RASA_", "BOT_", "PUBLIC_BASE_URL"))}
     env.update(BOT_VAR_DIR=str(var), RASA_TOKEN=secrets.token_urlsafe(24),
+               ACTION_SERVER_TOKEN=secrets.token_urlsafe(24),
                RASA_PORT=str(free_port()), PYTHONPATH=str(PROJECT_ROOT), SANIC_HOST="127.0.0.1",
                SANIC_WORKERS="1", RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
     settings = load_settings(env)

@@ -41,3 +41,12 @@ def test_live_answer_refresh_interval() -> None:
     assert load_settings({"FAQ_ANSWERS_REFRESH_SECONDS": "0"}).answers_refresh_seconds == 1.0
     with pytest.raises(ConfigurationError, match="FAQ_ANSWERS_REFRESH_SECONDS"):
         load_settings({"FAQ_ANSWERS_REFRESH_SECONDS": "bald"})
+def test_order_lookup_limits_have_documented_defaults_and_must_be_positive() -> None:
+    settings = load_settings({})
+    assert (
+        settings.order_lookup_max_failures,
+        settings.order_lookup_window_minutes,
+        settings.order_lookup_lock_minutes,
+    ) == (5, 60, 1440)
+    with pytest.raises(ConfigurationError, match="ORDER_LOOKUP_MAX_FAILURES must be at least 1"):
+        load_settings({"ORDER_LOOKUP_MAX_FAILURES": "0"})

@@ -20,11 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.handoff import recover_handoff
 from bot.inbox._models import ConsumerOffset, CustomerMessage
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake
 from bot.inbox._store import Store
 from bot.inbox._transcript import INBOX_META, Item, event_key, from_timestamp, item_from_event
 from bot.models import Handoff
+from bot.privacy import pseudo
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +129,16 @@ def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outc
         handoff = session.execute(
             select(Handoff).where(Handoff.sender_id == sender).order_by(Handoff.id.desc()).limit(1)
         ).scalars().first()
+        if kind == "pause" and (handoff is None or handoff.status not in ACTIVE_STATUSES):
+            # The bot could not write the handoff row (database unavailable): record it now.
+            metadata = event.get("metadata")
+            recovered = recover_handoff(
+                session, sender, metadata if isinstance(metadata, dict) else {}, now=now
+            )
+            if recovered is not None:
+                logger.warning("recorded handoff %s of %s from its pause event", recovered.id,
+                               pseudo(sender))
+                handoff = recovered
         if handoff is None:
             continue  # a conversation the bot handles alone: not the inbox's business
         active = handoff.status in ACTIVE_STATUSES

@@ -36,6 +36,7 @@ REASON_LABELS = {
     "customer_request": "Kunde möchte einen Menschen",
     "complaint": "Beschwerde / verärgert",
     "order_lookup_failed": "Bestellung nicht gefunden",
+    "order_locked": "Bestellnummer gesperrt (zu viele Fehlversuche)",
 }
 
 

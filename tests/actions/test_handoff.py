@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -11,11 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from actions._runtime import Runtime, build_runtime
 from actions.handoff import ActionHandoff
-from bot.models import Handoff
+from bot.database import make_engine, session_factory, transaction
+from bot.models import Handoff, SupportBase
 from bot.settings import load_settings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -133,3 +136,67 @@ def test_a_waiting_customer_keeps_one_place_in_the_queue(tmp_path: Path) -> None
     run(ActionHandoff(runtime), tracker("hallo??? MENSCH", "request_human", 0.9))
     [record] = stored(runtime)
     assert record.last_message == "hallo??? MENSCH"
+
+
+def test_locked_database_still_hands_over_and_the_inbox_records_it_later(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The support DB is locked by another writer: the customer still reaches a person."""
+    from rasa.shared.core.events import Event
+
+    import bot.inbox._models  # noqa: F401 - the inbox's tables
+    from bot.inbox._broker import BrokerRow, process_rows
+
+    runtime = runtime_at(tmp_path, MONDAY_10)
+    database = tmp_path / "support.db"
+    SupportBase.metadata.create_all(make_engine(f"sqlite:///{database}"))
+    # The real database, with a short busy timeout so the test need not wait 30 s.
+    runtime.support = session_factory(
+        create_engine(f"sqlite:///{database}", connect_args={"timeout": 0.2})
+    )
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with caplog.at_level(logging.ERROR, logger="actions.handoff"):
+            events, texts = run(
+                ActionHandoff(runtime),
+                tracker("wo ist mein paket", "inform", 0.9,
+                        slots={"handoff_reason": "order_locked", "order_number": "BP-482913"}),
+            )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "meldet sich hier im Chat" in texts[0]
+    [pause] = [e for e in events if e["event"] == "pause"]
+    assert "support database unavailable" in caplog.text and "NOT recorded" in caplog.text
+    assert stored(runtime) == []
+    # What Rasa stores and publishes to the event broker; the inbox's consumer records it.
+    row = BrokerRow(7, "4711", Event.from_parameters(pause).as_dict())
+    for _ in range(2):  # a consumer restart does not record it twice
+        with transaction(runtime.support) as session:
+            process_rows(session, [row], datetime(2026, 11, 23, 9, 1))
+    [record] = stored(runtime)
+    assert (record.sender_id, record.channel, record.reason, record.order_number) == (
+        "4711", "telegram", "order_locked", "BP-482913"
+    )
+    assert record.status == "open"
+    assert "wo ist mein paket" not in str(pause)  # no copy of the customer's words
+    assert record.created_at == datetime(2026, 11, 23, 9, 0)
+
+
+def test_a_recorded_handoff_is_not_recorded_again_by_the_inbox(tmp_path: Path) -> None:
+    import bot.inbox._models  # noqa: F401 - the inbox's tables
+    from bot.inbox._broker import BrokerRow, process_rows
+
+    runtime = runtime_at(tmp_path, MONDAY_10)
+    SupportBase.metadata.create_all(make_engine(runtime.settings.support_db_url))
+    events, _ = run(ActionHandoff(runtime), tracker("mensch", "request_human", 0.9))
+    [pause] = [e for e in events if e["event"] == "pause"]
+    assert "metadata" not in pause
+    with runtime.support() as session:
+        record = session.execute(select(Handoff)).scalars().one()
+        record.status = "resolved"
+        session.commit()
+    with transaction(runtime.support) as session:
+        process_rows(session, [BrokerRow(3, "4711", pause)], datetime(2026, 11, 23, 9, 5))
+    assert len(stored(runtime)) == 1

@@ -1,0 +1,69 @@
+"""Failed order lookups per order number: atomic across processes sharing one SQLite database."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.database import make_engine, session_factory
+from bot.models import SupportBase
+from bot.order_guard import (
+    FOUND,
+    LOCKED,
+    NOT_FOUND,
+    LookupPolicy,
+    OrderLookupGuard,
+    guarded_lookup,
+)
+from bot.seed import seed_shop
+
+NOW = datetime(2026, 11, 23, 9, 0)
+
+
+def test_concurrent_guesses_from_two_processes_get_no_more_than_the_limit(tmp_path: Path) -> None:
+    """Two action-server processes = two engines (own connection pools) on the same files."""
+    support_url = f"sqlite:///{tmp_path / 'support.db'}"
+    shop_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    seed_shop(make_engine(shop_url))
+    SupportBase.metadata.create_all(make_engine(support_url))
+    processes = [
+        (session_factory(make_engine(support_url)), session_factory(make_engine(shop_url)))
+        for _ in range(2)
+    ]
+    policy = LookupPolicy(max_failures=5)
+
+    def guess(i: int) -> str:
+        support, shop = processes[i % 2]
+        return guarded_lookup(
+            support, shop, "BP-482913", f"{10000 + i}", now=NOW, policy=policy
+        ).outcome
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(guess, range(24)))
+    # 4 plain failures, the 5th locks; everything after it is refused without a lookup.
+    assert outcomes.count(NOT_FOUND) == 4
+    assert outcomes.count(LOCKED) == 20
+    support, shop = processes[0]
+    right = guarded_lookup(support, shop, "BP-482913", "80331", now=NOW, policy=policy)
+    assert right.outcome == LOCKED and right.order is None
+
+
+def test_success_does_not_count_and_rows_of_the_past_are_pruned(tmp_path: Path) -> None:
+    support_engine = make_engine(f"sqlite:///{tmp_path / 'support.db'}")
+    shop_engine = make_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    seed_shop(shop_engine)
+    SupportBase.metadata.create_all(support_engine)
+    support, shop = session_factory(support_engine), session_factory(shop_engine)
+    policy = LookupPolicy(max_failures=2, window=timedelta(minutes=10))
+    for _ in range(5):
+        assert guarded_lookup(
+            support, shop, "BP-482913", "80331", now=NOW, policy=policy
+        ).outcome == FOUND
+    assert guarded_lookup(support, shop, "BP-123456", "1", now=NOW, policy=policy).outcome \
+        == NOT_FOUND
+    later = NOW + timedelta(minutes=11)
+    guarded_lookup(support, shop, "BP-654321", "1", now=later, policy=policy)
+    with support() as session:
+        numbers = {g.order_number for g in session.query(OrderLookupGuard)}
+    assert numbers == {"BP-654321"}
