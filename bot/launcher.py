@@ -21,6 +21,8 @@ from bot.errors import ConfigurationError
 from bot.settings import PROJECT_ROOT, Settings, read_dotenv
 from bot.training import quiet_environment
 
+REST_CHANNEL = "channels.rest.RestInput"
+
 
 @dataclass
 class Service:
@@ -105,8 +107,12 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
 
 
 def write_credentials(settings: Settings, path: Path) -> Path:
-    """credentials.yml for this run: REST always, messengers when configured."""
-    credentials: Dict[str, object] = {"rest": None}
+    """credentials.yml for this run: REST always, messengers when configured.
+
+    REST is the project's channel (``channels.rest.RestInput``, same name and URL as Rasa's
+    ``rest``), which ignores caller-sent ``input_channel``/``metadata`` and caps sizes.
+    """
+    credentials: Dict[str, object] = {REST_CHANNEL: None}
     if settings.telegram is not None:
         credentials["channels.telegram.TelegramInput"] = {}
     if settings.whatsapp is not None:

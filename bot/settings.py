@@ -98,6 +98,8 @@ class Settings:
     event_broker_db_url: str = ""
     # Redis lock store for several Rasa instances ("" = Rasa's in-memory lock store).
     lock_store_redis_url: str = ""
+    # Longest customer message (characters) any channel passes on to the bot.
+    inbound_max_chars: int = 2000
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -175,6 +177,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         in ("1", "true", "yes", "on"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
+        inbound_max_chars=_int(env, "INBOUND_MAX_CHARS", 2000),
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),

@@ -26,6 +26,13 @@ from twilio.request_validator import RequestValidator
 from bot.errors import ConfigurationError
 from bot.models import utcnow
 from bot.settings import Settings, load_settings
+from channels._guard import (
+    MAX_PROVIDER_BODY_BYTES,
+    BodyTooLargeError,
+    customer_text,
+    read_body_limited,
+    too_long_text,
+)
 from channels._inbound import (
     CATCH_UP_WINDOW,
     LazyStore,
@@ -145,6 +152,7 @@ class WhatsAppInput(InputChannel):
                 "the address this server sees, which fails behind a proxy or tunnel"
             )
         self.validator = RequestValidator(settings.whatsapp.auth_token)
+        self.max_chars = settings.inbound_max_chars
         self.store = LazyStore(settings.support_db_url)
         self.sender = WhatsAppSender(
             settings.whatsapp, self.store, self.public_base_url, retry or RetryPolicy()
@@ -178,8 +186,13 @@ class WhatsAppInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @hook.route("/webhook", methods=["POST"])
+        @hook.route("/webhook", methods=["POST"], stream=True)
         async def webhook(request: Request) -> HTTPResponse:
+            try:
+                await read_body_limited(request, MAX_PROVIDER_BODY_BYTES)
+            except BodyTooLargeError:
+                logger.warning("whatsapp webhook: body too large; rejected")
+                return response.text("too large", status=413)
             params = parse_form(request)
             if not self._signature_ok(request, params, WEBHOOK_PATH):
                 logger.warning("whatsapp webhook: missing or invalid Twilio signature; rejected")
@@ -191,8 +204,12 @@ class WhatsAppInput(InputChannel):
             await self.accept(form, agent, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
-        @hook.route("/status", methods=["POST"])
+        @hook.route("/status", methods=["POST"], stream=True)
         async def status(request: Request) -> HTTPResponse:
+            try:
+                await read_body_limited(request, MAX_PROVIDER_BODY_BYTES)
+            except BodyTooLargeError:
+                return response.text("too large", status=413)
             params = parse_form(request)
             if not self._signature_ok(request, params, STATUS_PATH):
                 logger.warning("whatsapp status callback: invalid Twilio signature; rejected")
@@ -319,7 +336,11 @@ class WhatsAppInput(InputChannel):
             await self.sender.flush_held(sender_id)
         # The customer just wrote and is not opted out: the bot's answers need no lookup.
         output = WhatsAppOutput(self.sender, window_open=True)
-        text = await self._text_for_rasa(store, sender_id, form, body, metadata)
+        if len(body) > self.max_chars:
+            logger.info("whatsapp: message %s of %s too long", sid, sender_id)
+            await output.send_text_message(sender_id, too_long_text(self.max_chars))
+            return
+        text = await self._text_for_rasa(agent, store, sender_id, form, body, metadata)
         await dispatch(
             channel=CHANNEL,
             store=store,
@@ -335,6 +356,7 @@ class WhatsAppInput(InputChannel):
 
     async def _text_for_rasa(
         self,
+        agent: Any,
         store: ChannelStore,
         sender_id: str,
         form: Dict[str, Any],
@@ -342,7 +364,8 @@ class WhatsAppInput(InputChannel):
         metadata: Dict[str, Any],
     ) -> str:
         payload = form.get("ButtonPayload")
-        if payload:  # a WhatsApp quick-reply button of a template
+        # A quick-reply button of one of our approved templates (Twilio-signed, not typed).
+        if payload and len(str(payload)) <= self.max_chars:
             metadata["whatsapp"]["button"] = True
             return str(payload)
         number = _NUMBER.match(body)
@@ -351,12 +374,12 @@ class WhatsAppInput(InputChannel):
                 store.take_choice, CHANNEL, sender_id, int(number.group(1)),
                 timedelta(hours=CHOICE_MAX_AGE_HOURS),
             )
-            if chosen is not None:
+            if chosen is not None:  # stored by this channel when it offered the options
                 metadata["whatsapp"]["button"] = True
                 metadata["whatsapp"]["choice"] = int(number.group(1))
                 return chosen
-        # Typed "/intent" text would bypass NLU; only our own buttons may do that.
-        return body.lstrip("/").strip() if body.startswith("/") else body
+        # Typed "/intent" text would bypass NLU: only an offered button payload may do that.
+        return await customer_text(agent, sender_id, body)
 
     async def _log(
         self,

@@ -78,7 +78,8 @@ def test_embedded_endpoints_and_credentials(tmp_path: Path) -> None:
     assert endpoints["event_broker"]["db"] == str(tmp_path / "events.db")
     assert "lock_store" not in endpoints
     credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
-    assert credentials == {"rest": None}
+    # the project's REST channel replaces Rasa's stock `rest` (same URL, caller fields ignored)
+    assert credentials == {"channels.rest.RestInput": None}
 
 
 def test_scaled_out_endpoints(tmp_path: Path) -> None:

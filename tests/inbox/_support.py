@@ -174,6 +174,18 @@ def customer_says(rasa: FakeRasa, sender: str, words: str,
     rasa.record(sender, event)
 
 
+def record_media(settings: Settings, channel: str, sender: str, reference: str,
+                 kind: str = "photo", content_type: str = "image/jpeg") -> None:
+    """What a messenger channel stores for a customer's attachment (``channel_media``)."""
+    from channels._store import ChannelStore, MediaItem
+
+    store = ChannelStore.from_url(settings.support_db_url)
+    store.ensure_schema()
+    store.record_media(channel, sender, f"ext-{reference[-8:]}",
+                       [MediaItem(kind, reference, content_type)], None)
+    store.engine.dispose()
+
+
 def get_handoff(store: Store, handoff_id: int) -> Handoff:
     return store.call(lambda session: session.get(Handoff, handoff_id))
 
