@@ -126,6 +126,9 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     env = quiet_environment()
     env.update({k: v for k, v in settings.extra.items() if k not in env})
     env["SANIC_HOST"] = settings.host
+    # Sanic reads whole bodies before a route (and Rasa's token check) runs: 16 MiB instead of
+    # Sanic's 100 MB. Customer-facing webhooks have their own, much smaller limits (channels/).
+    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(16 * 1024 * 1024))
     return env
 
 

@@ -2,8 +2,10 @@
 
 - **Slash commands.** Rasa treats text starting with ``/`` as an intent (``/order_status{...}``)
   and skips NLU. A customer may only send such text as the payload of a button *this*
-  conversation was offered by the bot's last turn; anything else loses its leading slashes
+  conversation was offered; anything else loses its leading slashes
   and goes through NLU like any other text (:func:`guard_slash`, :func:`customer_text`).
+  "Offered" means: a button of a bot message among the conversation's last
+  :data:`OFFER_LOOKBACK` tracker events (older inline keyboards stay tappable on Telegram).
 - **Sizes.** Bodies are capped before they are read (:func:`read_body_limited`), texts at
   ``INBOUND_MAX_CHARS`` characters; a longer text gets :func:`too_long_text` as the answer.
 - **Sender ids** of the REST channel: short, plain characters (:func:`valid_sender`).
@@ -19,6 +21,8 @@ MAX_REST_BODY_BYTES = 64 * 1024
 # Bodies of the provider webhooks (checked for a secret/signature; Telegram updates carry more).
 MAX_PROVIDER_BODY_BYTES = 1024 * 1024
 MAX_SENDER_CHARS = 128
+# How far back in a conversation a button counts as offered (tracker events, all kinds).
+OFFER_LOOKBACK = 60
 _SENDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+@-]*$")
 
 
@@ -43,16 +47,16 @@ def valid_sender(sender: Any) -> TypeGuard[str]:
     )
 
 
-def offered_payloads(events: Iterable[Any]) -> Set[str]:
-    """Button payloads of the bot's messages since the customer's last message.
+def offered_payloads(events: Iterable[Any], lookback: int = OFFER_LOOKBACK) -> Set[str]:
+    """Button payloads of the bot's messages among the conversation's last ``lookback`` events.
 
-    ``events`` are tracker events, as dicts (HTTP API) or Rasa event objects.
+    Not only the very last bot message: Telegram keeps inline keyboards on older messages and a
+    customer may tap one a few turns later. ``events`` are tracker events, as dicts (HTTP API)
+    or Rasa event objects.
     """
     offered: Set[str] = set()
-    for event in reversed(list(events)):
+    for event in list(events)[-lookback:]:
         name = event.get("event") if isinstance(event, dict) else getattr(event, "type_name", "")
-        if name == "user":
-            break
         if name != "bot":
             continue
         data = event.get("data") if isinstance(event, dict) else getattr(event, "data", None)
@@ -75,7 +79,7 @@ def guard_slash(text: str, offered: Iterable[str]) -> str:
 
 
 async def offered_for(agent: Any, sender_id: str) -> Set[str]:
-    """The button payloads ``sender_id`` was offered by the bot's last turn (empty if none)."""
+    """The button payloads ``sender_id`` was recently offered (empty if none)."""
     if agent is None:
         return set()
     tracker = await agent.tracker_store.retrieve(sender_id)

@@ -63,6 +63,8 @@ START_WORDS = {"START", "UNSTOP", "ANMELDEN", "SUBSCRIBE"}
 # Words that also cancel the order form: while a form is active they go to Rasa instead.
 FORM_CANCEL_WORDS = {"STOP", "STOPP", "CANCEL", "END", "QUIT"}
 CHOICE_MAX_AGE_HOURS = 24
+# Dedupe rows of status callbacks (MessageSid + status) live under this channel name.
+STATUS_CHANNEL = "whatsapp_status"
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
@@ -220,6 +222,10 @@ class WhatsAppInput(InputChannel):
                 code = params.first("ErrorCode") or None
                 reason = REASON_BY_CODE.get(code or "", "undelivered") if code else None
                 store = await self.store.get()
+                report = f"{sid}:{state.lower()}:{code or ''}"[:128]
+                if not await store.run(store.claim_inbound, STATUS_CHANNEL, report, None):
+                    logger.info("whatsapp status %s for %s already handled; dropped", state, sid)
+                    return response.empty(status=204)
                 recipient = await store.run(
                     store.update_status,
                     sid,

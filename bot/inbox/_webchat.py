@@ -131,11 +131,14 @@ async def _stream(request: web.Request, sender: str, idle_seconds: float) -> web
     try:
         await response.write(b"retry: 2000\n\n")
         while True:
+            idle_left = idle_seconds - (loop.time() - last_update)
+            if idle_left <= 0:
+                break  # nobody wrote for a long time: free the connection
             try:
-                update = await asyncio.wait_for(subscription.queue.get(), PING_SECONDS)
+                update = await asyncio.wait_for(
+                    subscription.queue.get(), min(PING_SECONDS, idle_left)
+                )
             except asyncio.TimeoutError:
-                if loop.time() - last_update >= idle_seconds:
-                    break
                 await response.write(b": ping\n\n")
                 continue
             if update.event == "bye":

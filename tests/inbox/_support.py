@@ -75,6 +75,7 @@ class FakeRasa:
     broker: BrokerTable
     trackers: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     appended: List[Dict[str, Any]] = field(default_factory=list)
+    rest_messages: List[Dict[str, Any]] = field(default_factory=list)
     delivery_error: Optional[str] = None
 
     def record(self, sender: str, event: Dict[str, Any]) -> Dict[str, Any]:
@@ -114,6 +115,12 @@ class FakeRasa:
                 self.record(sender, event)
             return web.json_response({"sender_id": sender})
 
+        async def rest(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.rest_messages.append(body)
+            return web.json_response([{"recipient_id": body["sender"], "text": "Hallo!"}])
+
+        app.router.add_post("/webhooks/rest/webhook", rest)
         app.router.add_get("/conversations/{sender}/tracker", tracker)
         app.router.add_post("/conversations/{sender}/tracker/events", append)
         return app
