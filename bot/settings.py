@@ -156,6 +156,11 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
             api_base_url=env.get("TWILIO_API_BASE_URL", "").strip(),
             template_content_sid=env.get("TWILIO_TEMPLATE_CONTENT_SID", "").strip(),
         )
+    inbound_max_chars = _int(env, "INBOUND_MAX_CHARS", 2000)
+    if not 1 <= inbound_max_chars <= 20000:
+        raise ConfigurationError(
+            f"INBOUND_MAX_CHARS must be between 1 and 20000, got {inbound_max_chars}"
+        )
     return Settings(
         var_dir=var_dir,
         host=env.get("BOT_HOST", "").strip() or "127.0.0.1",
@@ -177,7 +182,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         in ("1", "true", "yes", "on"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
-        inbound_max_chars=_int(env, "INBOUND_MAX_CHARS", 2000),
+        inbound_max_chars=inbound_max_chars,
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
