@@ -155,10 +155,11 @@ async def answer_if_silent(agent: Any, message: UserMessage) -> bool:
             tracker.is_paused() or _turn_answered(list(tracker.events), message.message_id)
         ):
             return False
+        # No sender id in the log (personal data): the channel and message id suffice.
         logger.warning(
-            "%s: no answer to %s's message (action server down?); sent the holding message",
+            "%s: no answer to message %s (action server down?); sent the holding message",
             message.input_channel,
-            message.sender_id,
+            message.message_id,
         )
         event = BotUttered(
             STILL_THERE, data={"buttons": [dict(HUMAN_BUTTON)]}, metadata={"source": "channel"}
@@ -184,7 +185,8 @@ async def handle_and_answer(
         try:
             await answer_if_silent(agent, message)
         except Exception:  # noqa: BLE001 - the holding message is best effort
-            logger.exception("could not check %s's turn for an answer", message.sender_id)
+            logger.exception("could not check the turn of message %s for an answer",
+                             message.message_id)
 
 
 async def dispatch(

@@ -117,7 +117,7 @@ class RestInput(RasaRestInput):
             try:
                 await handle_and_answer(on_new_message, agent, message)
             except Exception:  # noqa: BLE001 - logged; the customer still gets an answer
-                logger.exception("rest: could not handle a message of %s", sender)
+                logger.exception("rest: could not handle message %s", message.message_id)
             messages: List[Dict[str, Any]] = collector.messages
             return response.json(messages)
 

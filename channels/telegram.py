@@ -354,7 +354,7 @@ class TelegramInput(InputChannel):
         if media and media[0].kind == "other" and len(media) == 1 and not text:
             logger.info("telegram: unsupported message %s from %s", message.message_id, sender_id)
         if text and len(text) > self.max_chars:
-            logger.info("telegram: message %s of %s too long", message.message_id, sender_id)
+            logger.info("telegram: message %s too long; refused", message.message_id)
             await output.send_text_message(sender_id, too_long_text(self.max_chars))
             return
         await dispatch(

@@ -343,7 +343,7 @@ class WhatsAppInput(InputChannel):
         # The customer just wrote and is not opted out: the bot's answers need no lookup.
         output = WhatsAppOutput(self.sender, window_open=True)
         if len(body) > self.max_chars:
-            logger.info("whatsapp: message %s of %s too long", sid, sender_id)
+            logger.info("whatsapp: message %s too long; refused", sid)
             await output.send_text_message(sender_id, too_long_text(self.max_chars))
             return
         text = await self._text_for_rasa(agent, store, sender_id, form, body, metadata)

@@ -132,7 +132,7 @@ async def media(request: web.Request) -> web.StreamResponse:
         elif channel == "whatsapp" and settings.whatsapp is not None:
             url = twilio_media_url(reference, settings.whatsapp)
             if url is None:
-                logger.warning("media of %s: not a Twilio media address; refused", sender)
+                logger.warning("stored media reference is not a Twilio media address; refused")
                 raise web.HTTPNotFound()
             body, content_type = await _twilio(
                 session, url, settings.whatsapp.account_sid, settings.whatsapp.auth_token
