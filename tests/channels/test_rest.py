@@ -3,6 +3,7 @@ choose (nothing but sender and text), slash commands, sizes, malformed input, ne
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import time
@@ -128,6 +129,24 @@ def test_oversized_messages_get_a_german_answer_and_are_not_stored(stack: Stack)
     assert user_events(stack, sender) == []
     status, answers = send(stack, {"sender": sender, "message": "ä" * 2000})
     assert status == 200 and answers
+
+
+def test_chunked_body_without_length_is_cut_off_at_the_limit(stack: Stack) -> None:
+    sender = new_customer()
+    body = json.dumps({"sender": sender, "message": "a" * 200_000}).encode()
+    connection = http.client.HTTPConnection(
+        stack.settings.host, stack.settings.rasa_port, timeout=60
+    )
+    try:
+        chunks = (body[i:i + 8192] for i in range(0, len(body), 8192))
+        connection.request("POST", "/webhooks/rest/webhook", body=chunks,
+                           headers={"Content-Type": "application/json"}, encode_chunked=True)
+        answer = connection.getresponse()
+        assert answer.status == 413
+        assert "zu lang" in answer.read().decode()
+    finally:
+        connection.close()
+    assert user_events(stack, sender) == []
 
 
 @pytest.mark.parametrize(
