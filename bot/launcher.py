@@ -26,6 +26,7 @@ from bot.training import quiet_environment
 
 # A health check: a URL, or a request carrying headers (e.g. Rasa's Authorization).
 HealthCheck = Union[str, urllib.request.Request]
+REST_CHANNEL = "channels.rest.RestInput"
 
 
 @dataclass
@@ -118,8 +119,12 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
 
 
 def write_credentials(settings: Settings, path: Path) -> Path:
-    """credentials.yml for this run: REST always, messengers when configured."""
-    credentials: Dict[str, object] = {"rest": None}
+    """credentials.yml for this run: REST always, messengers when configured.
+
+    REST is the project's channel (``channels.rest.RestInput``, same name and URL as Rasa's
+    ``rest``), which ignores caller-sent ``input_channel``/``metadata`` and caps sizes.
+    """
+    credentials: Dict[str, object] = {REST_CHANNEL: None}
     if settings.telegram is not None:
         credentials["channels.telegram.TelegramInput"] = {}
     if settings.whatsapp is not None:
@@ -133,6 +138,9 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     env = quiet_environment()
     env.update({k: v for k, v in settings.extra.items() if k not in env})
     env["SANIC_HOST"] = settings.host
+    # Sanic reads whole bodies before a route (and Rasa's token check) runs: 16 MiB instead of
+    # Sanic's 100 MB. Customer-facing webhooks have their own, much smaller limits (channels/).
+    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(16 * 1024 * 1024))
     return env
 
 

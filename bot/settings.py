@@ -159,6 +159,8 @@ class Settings:
     retention_days: int = 180
     # Secret for the pseudonyms of sender ids in log lines ("" = a random key per process).
     log_pseudonym_key: str = ""
+    # Longest customer message (characters) any channel passes on to the bot.
+    inbound_max_chars: int = 2000
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
@@ -216,6 +218,11 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
             template_content_sid=env.get("TWILIO_TEMPLATE_CONTENT_SID", "").strip(),
         )
     public_base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    inbound_max_chars = _int(env, "INBOUND_MAX_CHARS", 2000)
+    if not 1 <= inbound_max_chars <= 20000:
+        raise ConfigurationError(
+            f"INBOUND_MAX_CHARS must be between 1 and 20000, got {inbound_max_chars}"
+        )
     return Settings(
         var_dir=var_dir,
         host=env.get("BOT_HOST", "").strip() or "127.0.0.1",
@@ -246,6 +253,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         answers_refresh_seconds=float(max(1, _int(env, "FAQ_ANSWERS_REFRESH_SECONDS", 2))),
         retention_days=_non_negative(env, "RETENTION_DAYS", 180),
         log_pseudonym_key=env.get("LOG_PSEUDONYM_KEY", "").strip(),
+        inbound_max_chars=inbound_max_chars,
         telegram=telegram,
         whatsapp=whatsapp,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),

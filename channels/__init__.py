@@ -1,10 +1,10 @@
 """Rasa input/output channels for the messengers customers use (loaded from credentials.yml).
 
-``channels.telegram.TelegramInput`` and ``channels.whatsapp.WhatsAppInput`` are the classes
-credentials.yml names. The tables the channels keep in the support database (deliveries and
-their failures, media references, opted-out and unreachable customers) are re-exported here for
-the inbox. Importing this package stays cheap: the channel classes (which pull in Rasa) load on
-first access.
+``channels.rest.RestInput``, ``channels.telegram.TelegramInput`` and
+``channels.whatsapp.WhatsAppInput`` are the classes credentials.yml names. The tables the
+channels keep in the support database (deliveries and their failures, media references,
+opted-out and unreachable customers) are re-exported here for the inbox. Importing this package
+stays cheap: the channel classes (which pull in Rasa) load on first access.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from channels._store import (
 )
 
 _LAZY = {
+    "RestInput": "channels.rest",
     "TelegramInput": "channels.telegram",
     "WhatsAppInput": "channels.whatsapp",
 }
@@ -39,6 +40,7 @@ __all__ = [
     "ChannelMedia",
     "ChannelStore",
     "InboundMessage",
+    "RestInput",
     "TelegramInput",
     "WhatsAppInput",
 ]

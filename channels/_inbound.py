@@ -17,7 +17,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from bot.models import utcnow
 from bot.privacy import pseudo
 from channels._store import ChannelStore, MediaItem
-from channels._texts import MEDIA_LABELS, MEDIA_REPLIES
+from channels._texts import HUMAN_BUTTON, MEDIA_LABELS, MEDIA_REPLIES, STILL_THERE
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,68 @@ async def log_without_understanding(
     return bool(events)
 
 
+def _turn_answered(events: List[Any], message_id: Optional[str]) -> bool:
+    """True if the bot said something after the customer's message ``message_id``.
+
+    Without the message in the tracker (it was not even logged) the turn counts as unanswered.
+    """
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if getattr(event, "type_name", "") == "user" and (
+            message_id is None or getattr(event, "message_id", None) == message_id
+        ):
+            return any(getattr(later, "type_name", "") == "bot" for later in events[index + 1:])
+    return False
+
+
+async def answer_if_silent(agent: Any, message: UserMessage) -> bool:
+    """Never silence: if handling ``message`` produced no bot message (the action server is
+    down, an action crashed) and the conversation is not paused (an agent has it: the bot must
+    stay quiet), tell the customer to hold on and offer a person. Returns True if it did."""
+    if agent is None:
+        return False
+    from rasa.shared.core.events import BotUttered
+
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+        if tracker is not None and (
+            tracker.is_paused() or _turn_answered(list(tracker.events), message.message_id)
+        ):
+            return False
+        # No sender id in the log (personal data): the channel and message id suffice.
+        logger.warning(
+            "%s: no answer to message %s (action server down?); sent the holding message",
+            message.input_channel,
+            message.message_id,
+        )
+        event = BotUttered(
+            STILL_THERE, data={"buttons": [dict(HUMAN_BUTTON)]}, metadata={"source": "channel"}
+        )
+        if tracker is None:
+            await message.output_channel.send_text_with_buttons(
+                message.sender_id, STILL_THERE, [dict(HUMAN_BUTTON)]
+            )
+            return True
+        tracker.update(event)
+        await agent.tracker_store.save(tracker)
+        await agent.processor.execute_side_effects([event], tracker, message.output_channel)
+    return True
+
+
+async def handle_and_answer(
+    on_new_message: OnNewMessage, agent: Any, message: UserMessage
+) -> None:
+    """Hand ``message`` to Rasa, then make sure the customer is not left without an answer."""
+    try:
+        await on_new_message(message)
+    finally:
+        try:
+            await answer_if_silent(agent, message)
+        except Exception:  # noqa: BLE001 - the holding message is best effort
+            logger.exception("could not check the turn of message %s for an answer",
+                             message.message_id)
+
+
 async def dispatch(
     *,
     channel: str,
@@ -149,7 +211,9 @@ async def dispatch(
         )
         metadata = {**metadata, "media": media_metadata(media)}
     if text and text.strip():
-        await on_new_message(
+        await handle_and_answer(
+            on_new_message,
+            agent,
             UserMessage(
                 text,
                 output_channel,
@@ -157,7 +221,7 @@ async def dispatch(
                 input_channel=channel,
                 message_id=external_id,
                 metadata=metadata,
-            )
+            ),
         )
         return
     kind = media[0].kind if media else "other"
@@ -184,7 +248,9 @@ __all__ = [
     "LazyStore",
     "OnNewMessage",
     "SerialTasks",
+    "answer_if_silent",
     "dispatch",
+    "handle_and_answer",
     "log_without_understanding",
     "media_metadata",
 ]

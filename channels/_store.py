@@ -14,6 +14,8 @@ Tables (all prefixed ``channel_``):
                         ``delivered``, ``read``, ``held``, ``failed``, ``undelivered``) and, for
                         failures, a reason code and a German explanation for the inbox.
 ``channel_choices``     the numbered buttons last offered on WhatsApp (reply "2" -> payload).
+``channel_watermarks``  per channel with increasing ids (Telegram ``update_id``): the highest id
+                        whose dedupe row was pruned; an id at or below it is a replay.
 ``channel_payloads``    Telegram button payloads longer than ``callback_data``'s 64 bytes.
 
 Every method is synchronous; :class:`ChannelStore` offers ``await store.run(method, ...)`` to call
@@ -62,6 +64,16 @@ STATUS_RANK = {
 }
 FAILED_STATUSES = ("failed", "undelivered")
 
+# Replay protection beyond the 7-day dedupe rows (see docs/channels.md, "Replays"):
+# Telegram's update_ids only grow, so a high-water mark of pruned ids refuses old ones for ever;
+# Twilio's MessageSids carry neither order nor time, so their rows (ids only once handled) are
+# kept this long instead.
+MONOTONIC_CHANNELS = ("telegram",)
+LONG_KEPT_CHANNELS = ("whatsapp",)
+LONG_RETENTION = timedelta(days=400)
+# Provider status reports come within hours; one about an older message is a replay.
+STATUS_MAX_AGE = timedelta(days=7)
+
 
 class InboundMessage(SupportBase):
     """A provider message id we accepted (dedupe of redeliveries)."""
@@ -76,6 +88,15 @@ class InboundMessage(SupportBase):
     received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     payload = Column(Text, nullable=True)  # JSON, cleared once handled
     handled_at = Column(DateTime, nullable=True)
+
+
+class ChannelWatermark(SupportBase):
+    """The highest pruned inbound id of a channel whose ids only grow (Telegram)."""
+
+    __tablename__ = "channel_watermarks"
+
+    channel = Column(String(32), primary_key=True)
+    high_water = Column(Integer, nullable=False)
 
 
 class ChannelContact(SupportBase):
@@ -160,6 +181,7 @@ CHANNEL_TABLES = [
     model.__table__
     for model in (
         InboundMessage,
+        ChannelWatermark,
         ChannelContact,
         ChannelMedia,
         ChannelDelivery,
@@ -235,7 +257,16 @@ class ChannelStore:
         sender_id: Optional[str],
         payload: Optional[str] = None,
     ) -> bool:
-        """Remember ``external_id``; False if it was seen before (a redelivery)."""
+        """Remember ``external_id``; False if it was seen before (a redelivery or a replay)."""
+        if channel in MONOTONIC_CHANNELS:
+            try:
+                number = int(external_id)
+            except ValueError:
+                return False
+            with transaction(self.sessions) as session:
+                mark = session.get(ChannelWatermark, channel)
+                if mark is not None and number <= int(mark.high_water):
+                    return False
         try:
             with transaction(self.sessions) as session:
                 session.add(
@@ -277,11 +308,39 @@ class ChannelStore:
             return [(str(row.external_id), str(row.payload)) for row in rows]
 
     def forget_inbound_before(self, moment: datetime) -> int:
-        """Drop dedupe records older than ``moment`` (providers redeliver for hours, not weeks)."""
+        """Drop dedupe records older than ``moment`` (providers redeliver for hours, not weeks).
+
+        Telegram's pruned ids move its high-water mark up first; WhatsApp's rows stay until
+        ``LONG_RETENTION`` has passed (see :data:`MONOTONIC_CHANNELS`).
+        """
         with transaction(self.sessions) as session:
+            for channel in MONOTONIC_CHANNELS:
+                ids = session.scalars(
+                    select(InboundMessage.external_id).where(
+                        InboundMessage.channel == channel, InboundMessage.received_at < moment
+                    )
+                ).all()
+                numbers = [int(i) for i in ids if str(i).lstrip("-").isdigit()]
+                if numbers:
+                    mark = session.get(ChannelWatermark, channel)
+                    if mark is None:
+                        session.add(ChannelWatermark(channel=channel, high_water=max(numbers)))
+                    else:
+                        mark.high_water = max(int(mark.high_water), *numbers)
             count = (
                 session.query(InboundMessage)
-                .filter(InboundMessage.received_at < moment)
+                .filter(
+                    InboundMessage.received_at < moment,
+                    InboundMessage.channel.not_in(LONG_KEPT_CHANNELS),
+                )
+                .delete(synchronize_session=False)
+            )
+            count += (
+                session.query(InboundMessage)
+                .filter(
+                    InboundMessage.received_at < moment - LONG_RETENTION + timedelta(days=7),
+                    InboundMessage.channel.in_(LONG_KEPT_CHANNELS),
+                )
                 .delete(synchronize_session=False)
             )
         return int(count)
@@ -513,6 +572,8 @@ class ChannelStore:
                     ChannelDelivery.provider_message_id == provider_message_id
                 )
             ).first()
+            if row is not None and row.created_at < utcnow() - STATUS_MAX_AGE:
+                return None  # a replayed report about an old message
             if row is None:
                 if not (channel and recipient):
                     return None
@@ -615,6 +676,7 @@ __all__ = [
     "ChannelMedia",
     "ChannelPayload",
     "ChannelStore",
+    "ChannelWatermark",
     "ContactState",
     "InboundMessage",
     "MediaItem",

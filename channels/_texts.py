@@ -64,6 +64,13 @@ MEDIA_LABELS: Dict[str, str] = {
     "other": "[Nachricht ohne Text]",
 }
 
+# The bot could not answer (the action server is down, an action failed): never silence.
+STILL_THERE = (
+    "Einen Moment bitte – bei mir hakt es gerade kurz. Schreib mir gleich nochmal, oder tipp "
+    "auf „Mit einem Menschen sprechen“, dann übernimmt jemand aus unserem Team."
+)
+HUMAN_BUTTON: Dict[str, str] = {"title": "Mit einem Menschen sprechen", "payload": "/request_human"}
+
 OPTED_OUT = (
     "Alles klar, du bekommst von uns keine WhatsApp-Nachrichten mehr. Wenn du wieder mit uns "
     "schreiben möchtest (oder nur etwas abbrechen wolltest), schick einfach START."
@@ -116,6 +123,8 @@ def numbered_options(titles: List[str]) -> str:
 
 __all__ = [
     "FAILURE_DETAILS",
+    "HUMAN_BUTTON",
+    "STILL_THERE",
     "MEDIA_LABELS",
     "MEDIA_REPLIES",
     "OPTED_IN",

@@ -25,7 +25,21 @@ from bot.errors import ConfigurationError
 from bot.models import utcnow
 from bot.privacy import pseudo
 from bot.settings import Settings, load_settings
-from channels._inbound import CATCH_UP_WINDOW, LazyStore, OnNewMessage, SerialTasks, dispatch
+from channels._guard import (
+    MAX_PROVIDER_BODY_BYTES,
+    BodyTooLargeError,
+    customer_text,
+    read_body_limited,
+    too_long_text,
+)
+from channels._inbound import (
+    CATCH_UP_WINDOW,
+    LazyStore,
+    OnNewMessage,
+    SerialTasks,
+    dispatch,
+    handle_and_answer,
+)
 from channels._retry import RetryPolicy, call_with_retries
 from channels._store import MediaItem
 from channels._telegram_api import ALLOWED_UPDATES, make_bot
@@ -43,16 +57,18 @@ PRIVATE = "private"
 EXPIRED_CHOICE = "Diese Auswahl ist leider abgelaufen. Schreib mir deine Frage einfach als Text."
 
 
-def command_text(text: str) -> str:
-    """Typed text for Rasa. ``/start`` greets; other typed ``/commands`` lose their slash so a
-    customer cannot inject intents (only our own buttons send ``/intent`` payloads)."""
-    if not text.startswith("/"):
-        return text
-    command, _, rest = text[1:].partition(" ")
-    command = command.split("@", 1)[0].lower()
-    if command == "start":
+def start_command(text: str) -> bool:
+    """True for Telegram's ``/start`` (also ``/start@PaulaBot`` and ``/start <deep link>``)."""
+    command = text.strip().partition(" ")[0]
+    return command.split("@", 1)[0].lower() == "/start"
+
+
+async def command_text(agent: Any, sender_id: str, text: str) -> str:
+    """Typed text for Rasa. ``/start`` greets; any other ``/…`` goes through the shared guard
+    (:func:`channels._guard.customer_text`): only an offered button payload stays an intent."""
+    if start_command(text):
         return "/greet"
-    return f"{command} {rest}".strip()
+    return await customer_text(agent, sender_id, text)
 
 
 def message_content(message: Message) -> Tuple[Optional[str], List[MediaItem]]:
@@ -143,6 +159,7 @@ class TelegramInput(InputChannel):
         self.token = settings.telegram.token
         self._secret = settings.telegram.secret_token.encode("utf-8")
         self.api_base_url = settings.telegram.api_base_url
+        self.max_chars = settings.inbound_max_chars
         self.polling = not settings.public_base_url
         self.retry = retry or RetryPolicy()
         self.poll_timeout = poll_timeout
@@ -178,14 +195,17 @@ class TelegramInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok", "mode": "polling" if self.polling else "webhook"})
 
-        @hook.route("/webhook", methods=["POST"])
+        @hook.route("/webhook", methods=["POST"], stream=True)
         async def webhook(request: Request) -> HTTPResponse:
             if not self._secret_ok(request):  # before anything else
                 logger.warning("telegram webhook: missing or wrong secret token; rejected")
                 return response.json({"ok": False}, status=403)
             try:
-                data = json.loads(request.body or b"")
-            except ValueError:
+                data = json.loads(await read_body_limited(request, MAX_PROVIDER_BODY_BYTES))
+            except BodyTooLargeError:
+                logger.warning("telegram webhook: body too large; rejected")
+                return response.json({"ok": False, "error": "too large"}, status=413)
+            except (ValueError, RecursionError):
                 return response.json({"ok": False, "error": "invalid JSON"}, status=400)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return response.json({"ok": False, "error": "not an update"}, status=400)
@@ -301,13 +321,20 @@ class TelegramInput(InputChannel):
             await self._answer_callback(query.id)
             payload = query.data or ""
             if payload.startswith(STORED_PAYLOAD_PREFIX):
+                # Stored by this channel when it sent the buttons: the bot's own payload.
                 stored = await store.run(store.payload_for, payload[len(STORED_PAYLOAD_PREFIX):])
                 if stored is None:
                     await output.send_text_message(sender_id, EXPIRED_CHOICE)
                     return
                 payload = stored
+            else:  # callback_data is chosen by the client: only an offered payload counts
+                payload = await customer_text(agent, sender_id, payload[:self.max_chars])
+            if not payload.strip():
+                return
             metadata["telegram"]["button"] = True
-            await on_new_message(
+            await handle_and_answer(
+                on_new_message,
+                agent,
                 UserMessage(
                     payload,
                     output,
@@ -330,6 +357,10 @@ class TelegramInput(InputChannel):
             logger.info(
                 "telegram: unsupported message %s from %s", message.message_id, pseudo(sender_id)
             )
+        if text and len(text) > self.max_chars:
+            logger.info("telegram: message %s too long; refused", message.message_id)
+            await output.send_text_message(sender_id, too_long_text(self.max_chars))
+            return
         await dispatch(
             channel=CHANNEL,
             store=store,
@@ -337,7 +368,7 @@ class TelegramInput(InputChannel):
             on_new_message=on_new_message,
             output_channel=output,
             sender_id=sender_id,
-            text=command_text(text) if text else text,
+            text=await command_text(agent, sender_id, text) if text else text,
             media=media,
             metadata=metadata,
             external_id=f"tg-{update.update_id}",
@@ -396,4 +427,4 @@ class TelegramInput(InputChannel):
                     logger.exception("telegram: could not accept update %s", update.update_id)
 
 
-__all__ = ["ALLOWED_UPDATES", "TelegramInput", "TelegramOutput", "command_text"]
+__all__ = ["ALLOWED_UPDATES", "TelegramInput", "TelegramOutput", "command_text", "start_command"]

@@ -27,6 +27,13 @@ from bot.errors import ConfigurationError
 from bot.models import utcnow
 from bot.privacy import pseudo
 from bot.settings import Settings, load_settings
+from channels._guard import (
+    MAX_PROVIDER_BODY_BYTES,
+    BodyTooLargeError,
+    customer_text,
+    read_body_limited,
+    too_long_text,
+)
 from channels._inbound import (
     CATCH_UP_WINDOW,
     LazyStore,
@@ -57,6 +64,8 @@ START_WORDS = {"START", "UNSTOP", "ANMELDEN", "SUBSCRIBE"}
 # Words that also cancel the order form: while a form is active they go to Rasa instead.
 FORM_CANCEL_WORDS = {"STOP", "STOPP", "CANCEL", "END", "QUIT"}
 CHOICE_MAX_AGE_HOURS = 24
+# Dedupe rows of status callbacks (MessageSid + status) live under this channel name.
+STATUS_CHANNEL = "whatsapp_status"
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
@@ -146,6 +155,7 @@ class WhatsAppInput(InputChannel):
                 "the address this server sees, which fails behind a proxy or tunnel"
             )
         self.validator = RequestValidator(settings.whatsapp.auth_token)
+        self.max_chars = settings.inbound_max_chars
         self.store = LazyStore(settings.support_db_url)
         self.sender = WhatsAppSender(
             settings.whatsapp, self.store, self.public_base_url, retry or RetryPolicy()
@@ -179,8 +189,13 @@ class WhatsAppInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @hook.route("/webhook", methods=["POST"])
+        @hook.route("/webhook", methods=["POST"], stream=True)
         async def webhook(request: Request) -> HTTPResponse:
+            try:
+                await read_body_limited(request, MAX_PROVIDER_BODY_BYTES)
+            except BodyTooLargeError:
+                logger.warning("whatsapp webhook: body too large; rejected")
+                return response.text("too large", status=413)
             params = parse_form(request)
             if not self._signature_ok(request, params, WEBHOOK_PATH):
                 logger.warning("whatsapp webhook: missing or invalid Twilio signature; rejected")
@@ -192,8 +207,12 @@ class WhatsAppInput(InputChannel):
             await self.accept(form, agent, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
-        @hook.route("/status", methods=["POST"])
+        @hook.route("/status", methods=["POST"], stream=True)
         async def status(request: Request) -> HTTPResponse:
+            try:
+                await read_body_limited(request, MAX_PROVIDER_BODY_BYTES)
+            except BodyTooLargeError:
+                return response.text("too large", status=413)
             params = parse_form(request)
             if not self._signature_ok(request, params, STATUS_PATH):
                 logger.warning("whatsapp status callback: invalid Twilio signature; rejected")
@@ -204,6 +223,10 @@ class WhatsAppInput(InputChannel):
                 code = params.first("ErrorCode") or None
                 reason = REASON_BY_CODE.get(code or "", "undelivered") if code else None
                 store = await self.store.get()
+                report = f"{sid}:{state.lower()}:{code or ''}"[:128]
+                if not await store.run(store.claim_inbound, STATUS_CHANNEL, report, None):
+                    logger.info("whatsapp status %s for %s already handled; dropped", state, sid)
+                    return response.empty(status=204)
                 recipient = await store.run(
                     store.update_status,
                     sid,
@@ -322,7 +345,11 @@ class WhatsAppInput(InputChannel):
             await self.sender.flush_held(sender_id)
         # The customer just wrote and is not opted out: the bot's answers need no lookup.
         output = WhatsAppOutput(self.sender, window_open=True)
-        text = await self._text_for_rasa(store, sender_id, form, body, metadata)
+        if len(body) > self.max_chars:
+            logger.info("whatsapp: message %s too long; refused", sid)
+            await output.send_text_message(sender_id, too_long_text(self.max_chars))
+            return
+        text = await self._text_for_rasa(agent, store, sender_id, form, body, metadata)
         await dispatch(
             channel=CHANNEL,
             store=store,
@@ -338,6 +365,7 @@ class WhatsAppInput(InputChannel):
 
     async def _text_for_rasa(
         self,
+        agent: Any,
         store: ChannelStore,
         sender_id: str,
         form: Dict[str, Any],
@@ -345,7 +373,8 @@ class WhatsAppInput(InputChannel):
         metadata: Dict[str, Any],
     ) -> str:
         payload = form.get("ButtonPayload")
-        if payload:  # a WhatsApp quick-reply button of a template
+        # A quick-reply button of one of our approved templates (Twilio-signed, not typed).
+        if payload and len(str(payload)) <= self.max_chars:
             metadata["whatsapp"]["button"] = True
             return str(payload)
         number = _NUMBER.match(body)
@@ -354,12 +383,12 @@ class WhatsAppInput(InputChannel):
                 store.take_choice, CHANNEL, sender_id, int(number.group(1)),
                 timedelta(hours=CHOICE_MAX_AGE_HOURS),
             )
-            if chosen is not None:
+            if chosen is not None:  # stored by this channel when it offered the options
                 metadata["whatsapp"]["button"] = True
                 metadata["whatsapp"]["choice"] = int(number.group(1))
                 return chosen
-        # Typed "/intent" text would bypass NLU; only our own buttons may do that.
-        return body.lstrip("/").strip() if body.startswith("/") else body
+        # Typed "/intent" text would bypass NLU: only an offered button payload may do that.
+        return await customer_text(agent, sender_id, body)
 
     async def _log(
         self,

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from bot.launcher import (
+    REST_CHANNEL,
     HealthCheck,
     actions_command,
     actions_health_url,
@@ -163,7 +164,7 @@ def start_stack(
     endpoints = write_endpoints(settings, var_dir / "endpoints.yml")
     credentials_file = var_dir / "credentials.yml"
     credentials_file.write_text(
-        yaml.safe_dump({"rest": None, **dict(credentials or {})}, sort_keys=False)
+        yaml.safe_dump({REST_CHANNEL: None, **dict(credentials or {})}, sort_keys=False)
     )
     stack = Stack(settings=settings, env=env)
     action_log = var_dir / "actions.log"

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.launcher import ensure_secret_in_dotenv, write_credentials, write_endpoints
+from bot.launcher import (
+    child_environment,
+    ensure_secret_in_dotenv,
+    write_credentials,
+    write_endpoints,
+)
 from bot.settings import PROJECT_ROOT, load_settings
 
 
@@ -83,7 +88,10 @@ def test_embedded_endpoints_and_credentials(tmp_path: Path) -> None:
     assert endpoints["event_broker"]["db"] == str(tmp_path / "events.db")
     assert "lock_store" not in endpoints
     credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
-    assert credentials == {"rest": None}
+    # the project's REST channel replaces Rasa's stock `rest` (same URL, caller fields ignored)
+    assert credentials == {"channels.rest.RestInput": None}
+    # Sanic buffers bodies before Rasa's token check: capped well below Sanic's 100 MB
+    assert child_environment(settings)["SANIC_REQUEST_MAX_SIZE"] == str(16 * 1024 * 1024)
 
 
 def test_scaled_out_endpoints(tmp_path: Path) -> None:

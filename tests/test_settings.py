@@ -26,6 +26,13 @@ def test_bad_number_is_a_clear_error() -> None:
         load_settings({"RASA_PORT": "fünf"})
 
 
+def test_inbound_message_limit(tmp_path: Path) -> None:
+    assert load_settings({"BOT_VAR_DIR": str(tmp_path)}).inbound_max_chars == 2000
+    assert load_settings({"INBOUND_MAX_CHARS": "500"}).inbound_max_chars == 500
+    with pytest.raises(ConfigurationError, match="INBOUND_MAX_CHARS must be between"):
+        load_settings({"INBOUND_MAX_CHARS": "0"})
+
+
 def test_dotenv_parsing(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text('# comment\nexport A=1\nB="two words"\n\nC=\n')

@@ -1,22 +1,29 @@
 """Attachments customers sent (photo of the damaged parcel …), fetched from the messenger's API
-for a logged-in agent. Only references the channel recorded on this customer's messages are
-fetched (no open proxy); provider credentials never reach the browser."""
+for a logged-in agent.
+
+Only references a messenger channel itself stored (``channel_media`` rows, written from signed
+Telegram/Twilio webhooks) are fetched – never anything from event metadata, which the REST
+channel's callers could once choose – and only from the provider's own API: Telegram's
+configured Bot API base, Twilio media under ``https://api.twilio.com/2010-04-01/Accounts/<our
+account>/`` (sent to the configured Twilio API base). Provider credentials never reach the
+browser, nor any other host (Twilio's redirect to its media CDN is followed without them).
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Optional, Set
+from typing import Optional
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import select
+from yarl import URL
 
 from bot.inbox._context import inbox_of
-from bot.inbox._rasa import RasaRequestError, RasaUnavailableError
-from bot.inbox._stats import channel_group
-from bot.inbox._transcript import media_references
-from bot.models import Handoff
 from bot.privacy import pseudo
+from bot.settings import WhatsAppSettings
+from channels._store import ChannelMedia
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +56,49 @@ async def _telegram(session: aiohttp.ClientSession, base: str, token: str,
         return await _read_limited(response), response.content_type
 
 
+TWILIO_API = "https://api.twilio.com"
+
+
+def twilio_media_url(reference: str, settings: WhatsAppSettings) -> Optional[str]:
+    """Where to fetch a Twilio media reference with our credentials, None if it is not ours.
+
+    Accepted: ``https://api.twilio.com/2010-04-01/Accounts/<our SID>/...`` (no user info, no
+    port); fetched from the configured Twilio API base (a local fake in tests).
+    """
+    try:
+        parts = urlsplit(reference)
+        port = parts.port
+    except ValueError:
+        return None
+    prefix = f"/2010-04-01/Accounts/{settings.account_sid}/"
+    if (
+        parts.scheme != "https"
+        or parts.hostname != "api.twilio.com"
+        or parts.username is not None
+        or port is not None
+        or not parts.path.startswith(prefix)
+        or ".." in parts.path
+    ):
+        return None
+    base = (settings.api_base_url or TWILIO_API).rstrip("/")
+    return base + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 async def _twilio(session: aiohttp.ClientSession, url: str, sid: str,
                   token: str) -> tuple[bytes, str]:
-    if not url.startswith(("https://", "http://")):
-        raise web.HTTPNotFound()
-    async with session.get(url, auth=aiohttp.BasicAuth(sid, token), timeout=TIMEOUT) as response:
+    async with session.get(url, auth=aiohttp.BasicAuth(sid, token), timeout=TIMEOUT,
+                           allow_redirects=False) as response:
+        location = response.headers.get("Location") if response.status in (301, 302, 303, 307,
+                                                                           308) else None
+        if location is None:
+            if response.status != 200:
+                raise web.HTTPBadGateway(text="WhatsApp/Twilio liefert die Datei nicht.")
+            return await _read_limited(response), response.content_type
+    # Twilio redirects to a short-lived signed CDN address: fetched without our credentials.
+    target = str(response.url.join(URL(location)))
+    if not target.startswith("https://") and urlsplit(target).netloc != urlsplit(url).netloc:
+        raise web.HTTPBadGateway(text="WhatsApp/Twilio liefert die Datei nicht.")
+    async with session.get(target, timeout=TIMEOUT, allow_redirects=False) as response:
         if response.status != 200:
             raise web.HTTPBadGateway(text="WhatsApp/Twilio liefert die Datei nicht.")
         return await _read_limited(response), response.content_type
@@ -65,37 +110,33 @@ async def media(request: web.Request) -> web.StreamResponse:
     reference = request.query.get("ref", "")
     if not sender or not reference:
         raise web.HTTPNotFound()
-    handoff: Optional[Handoff] = await inbox.db().run(
+    # Only what a messenger channel stored for this customer (never tracker metadata).
+    channel: Optional[str] = await inbox.db().run(
         lambda session: session.execute(
-            select(Handoff).where(Handoff.sender_id == sender).order_by(Handoff.id.desc())
+            select(ChannelMedia.channel).where(
+                ChannelMedia.sender_id == sender, ChannelMedia.reference == reference
+            ).order_by(ChannelMedia.id.desc())
         ).scalars().first()
     )
-    if handoff is None:
-        raise web.HTTPNotFound()
-    try:
-        tracker = await inbox.rasa_client().tracker(sender)
-    except (RasaRequestError, RasaUnavailableError):
-        raise web.HTTPServiceUnavailable(text="Rasa ist nicht erreichbar.") from None
-    known: Set[str] = set()
-    for event in tracker.get("events") or []:
-        if event.get("event") == "user":
-            known.update(media_references(event.get("metadata")))
-    if reference not in known:
+    if channel is None:
         raise web.HTTPNotFound()
     settings = inbox.settings
     session = inbox.http
     if session is None:
         raise web.HTTPServiceUnavailable()
-    group = channel_group(handoff.channel)
     try:
-        if group == "telegram" and settings.telegram is not None:
+        if channel == "telegram" and settings.telegram is not None:
             body, content_type = await _telegram(
                 session, settings.telegram.api_base_url.rstrip("/"), settings.telegram.token,
                 reference,
             )
-        elif group == "whatsapp" and settings.whatsapp is not None:
+        elif channel == "whatsapp" and settings.whatsapp is not None:
+            url = twilio_media_url(reference, settings.whatsapp)
+            if url is None:
+                logger.warning("stored media reference is not a Twilio media address; refused")
+                raise web.HTTPNotFound()
             body, content_type = await _twilio(
-                session, reference, settings.whatsapp.account_sid, settings.whatsapp.auth_token
+                session, url, settings.whatsapp.account_sid, settings.whatsapp.auth_token
             )
         else:
             raise web.HTTPNotFound()

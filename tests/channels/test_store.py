@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from bot.database import transaction
 from bot.models import utcnow
-from channels._store import ChannelStore, MediaItem
+from channels._store import ChannelDelivery, ChannelStore, MediaItem
 
 
 def store_at(tmp_path: Path) -> ChannelStore:
@@ -23,10 +24,11 @@ def test_an_inbound_id_is_accepted_once_also_after_a_restart(tmp_path: Path) -> 
 
 
 def test_old_dedupe_records_are_pruned(tmp_path: Path) -> None:
+    # status-callback ids are pruned for good (an old message's reports are ignored anyway)
     store = store_at(tmp_path)
-    store.claim_inbound("telegram", "1", None)
+    store.claim_inbound("whatsapp_status", "SM1:delivered:", None)
     assert store.forget_inbound_before(utcnow() + timedelta(seconds=1)) == 1
-    assert store.claim_inbound("telegram", "1", None) is True
+    assert store.claim_inbound("whatsapp_status", "SM1:delivered:", None) is True
 
 
 def test_touching_a_contact_opens_the_window_and_clears_unreachable(tmp_path: Path) -> None:
@@ -103,3 +105,33 @@ def test_a_status_report_that_overtakes_the_send_is_kept(tmp_path: Path) -> None
     )
     [delivery] = store.deliveries_for("whatsapp", "w")
     assert (delivery.status, delivery.text, delivery.attempts) == ("sent", "Hallo", 1)
+
+
+def test_telegram_update_replayed_after_the_dedupe_window_is_refused(tmp_path: Path) -> None:
+    """Its dedupe row is gone after 7 days; the high-water mark still knows the id was seen."""
+    store = store_at(tmp_path)
+    assert store.claim_inbound("telegram", "5000", "42") is True
+    assert store.claim_inbound("telegram", "4990", "42") is True
+    assert store.forget_inbound_before(utcnow() + timedelta(seconds=1)) == 2
+    assert store_at(tmp_path).claim_inbound("telegram", "5000", "42") is False
+    assert store.claim_inbound("telegram", "4990", "42") is False
+    assert store.claim_inbound("telegram", "5001", "42") is True  # newer ids are welcome
+
+
+def test_whatsapp_ids_are_remembered_beyond_the_dedupe_window(tmp_path: Path) -> None:
+    """Twilio's MessageSid carries no order or time: its (compact) rows are kept much longer."""
+    store = store_at(tmp_path)
+    assert store.claim_inbound("whatsapp", "SMabc", "whatsapp:+49", "{}") is True
+    store.mark_handled("whatsapp", "SMabc")
+    store.forget_inbound_before(utcnow() + timedelta(days=8))
+    assert store.claim_inbound("whatsapp", "SMabc", "whatsapp:+49") is False
+
+
+def test_status_report_for_an_old_message_is_ignored(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    row = store.record_delivery("whatsapp", "whatsapp:+49", status="delivered", text="Hallo",
+                                provider_message_id="SMold")
+    with transaction(store.sessions) as session:
+        session.get(ChannelDelivery, row).created_at = utcnow() - timedelta(days=8)
+    assert store.update_status("SMold", "failed", reason="undelivered") is None
+    assert store.deliveries_for("whatsapp", "whatsapp:+49")[0].status == "delivered"

@@ -231,3 +231,40 @@ def test_blocking_and_unblocking_is_noticed(channel_stack: ChannelStack) -> None
     assert channel_stack.post_telegram(member_update("kicked", "member")) == 200
     wait_until(lambda: not channel_stack.store.contact("telegram", str(chat)).unreachable)
     assert channel_stack.telegram.calls_of("sendMessage", to_chat(chat)) == []
+
+
+INJECTED = '/order_status{"order_number": "BP-482913", "postal_code": "80331"}'
+
+
+def test_button_payload_never_offered_is_plain_text(channel_stack: ChannelStack) -> None:
+    """callback_data is chosen by the client: an intent with entities nobody offered is text."""
+    chat = new_chat_id()
+    channel_stack.post_telegram(channel_stack.telegram.callback_update(chat, INJECTED))
+    [answer] = channel_stack.telegram.wait_for("sendMessage", to_chat(chat))
+    assert "unterwegs" not in answer.params["text"]  # no order status from injected entities
+    def users() -> list:
+        events = channel_stack.stack.tracker(str(chat))["events"]
+        return [e for e in events if e["event"] == "user"]
+
+    wait_until(lambda: bool(users()))  # the tracker is saved just after the answer went out
+    [user] = users()
+    assert user["text"] == INJECTED[1:]
+    assert channel_stack.stack.tracker(str(chat))["slots"].get("postal_code") is None
+
+
+def test_too_long_message_is_refused_in_german(channel_stack: ChannelStack) -> None:
+    chat = new_chat_id()
+    channel_stack.post_telegram(channel_stack.telegram.text_update(chat, "Hallo " * 400))
+    [answer] = channel_stack.telegram.wait_for("sendMessage", to_chat(chat))
+    assert "zu lang" in answer.params["text"] and "2000 Zeichen" in answer.params["text"]
+    events = channel_stack.stack.tracker(str(chat))["events"]
+    assert [e for e in events if e["event"] == "user"] == []
+
+
+def test_oversized_update_is_refused_before_reading(channel_stack: ChannelStack) -> None:
+    chat = new_chat_id()
+    update = channel_stack.telegram.text_update(chat, "Hallo")
+    update["padding"] = "x" * (2 * 1024 * 1024)
+    assert channel_stack.post_telegram(update) == 413
+    assert channel_stack.post_telegram(update, secret="wrong") == 403  # secret still first
+    assert quiet_for(channel_stack, chat, 1) == []

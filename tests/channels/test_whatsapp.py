@@ -251,3 +251,45 @@ def test_typed_intent_syntax_goes_through_nlu(channel_stack: ChannelStack) -> No
     events = channel_stack.stack.tracker(number)["events"]
     [user] = [e for e in events if e["event"] == "user"]
     assert user["text"] == "greet"  # the slash is gone: customers cannot inject intents
+
+
+def test_typed_intent_with_entities_goes_through_nlu(channel_stack: ChannelStack) -> None:
+    number = new_whatsapp_number()
+    injected = '/order_status{"order_number": "BP-482913", "postal_code": "80331"}'
+    channel_stack.post_whatsapp(channel_stack.whatsapp_message(number, injected))
+    [answer] = channel_stack.twilio.wait_for_messages(to(number))
+    assert "unterwegs" not in answer.params["Body"]
+    assert channel_stack.stack.tracker(number)["slots"].get("postal_code") is None
+
+
+def test_too_long_message_is_refused_in_german(channel_stack: ChannelStack) -> None:
+    number = new_whatsapp_number()
+    channel_stack.post_whatsapp(channel_stack.whatsapp_message(number, "Hallo " * 400))
+    [answer] = channel_stack.twilio.wait_for_messages(to(number))
+    assert "zu lang" in answer.params["Body"] and "2000 Zeichen" in answer.params["Body"]
+    events = channel_stack.stack.tracker(number)["events"]
+    assert [e for e in events if e["event"] == "user"] == []
+
+
+def test_oversized_webhook_body_is_refused(channel_stack: ChannelStack) -> None:
+    number = new_whatsapp_number()
+    params = channel_stack.whatsapp_message(number, "Hallo", Padding="x" * (2 * 1024 * 1024))
+    assert channel_stack.post_whatsapp(params) == 413
+    assert quiet_for(channel_stack, number, 1) == []
+
+
+def test_replayed_status_callback_is_not_applied_again(channel_stack: ChannelStack) -> None:
+    """A replayed "24-hour window closed" report must not close the window the customer has
+    opened again since."""
+    number = new_whatsapp_number()
+    channel_stack.post_whatsapp(channel_stack.whatsapp_message(number, "Hallo!"))
+    [answer] = channel_stack.twilio.wait_for_messages(to(number))
+    wait_until(lambda: bool(channel_stack.store.deliveries_for("whatsapp", number)))
+    report = {"MessageSid": answer.params["Sid"], "MessageStatus": "failed",
+              "ErrorCode": "63016", "To": number, "From": WHATSAPP_FROM}
+    status_path = "/webhooks/whatsapp/status"
+    assert channel_stack.post_whatsapp(report, path=status_path) == 204
+    assert channel_stack.store.contact("whatsapp", number).last_inbound_at is None
+    channel_stack.set_last_inbound("whatsapp", number, utcnow())  # the customer wrote again
+    assert channel_stack.post_whatsapp(report, path=status_path) == 204  # the replay
+    assert channel_stack.store.contact("whatsapp", number).last_inbound_at is not None

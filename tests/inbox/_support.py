@@ -77,6 +77,7 @@ class FakeRasa:
     broker: BrokerTable
     trackers: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     appended: List[Dict[str, Any]] = field(default_factory=list)
+    rest_messages: List[Dict[str, Any]] = field(default_factory=list)
     delivery_error: Optional[str] = None
     urls: List[str] = field(default_factory=list)
 
@@ -127,6 +128,12 @@ class FakeRasa:
                 self.record(sender, event)
             return web.json_response({"sender_id": sender})
 
+        async def rest(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.rest_messages.append(body)
+            return web.json_response([{"recipient_id": body["sender"], "text": "Hallo!"}])
+
+        app.router.add_post("/webhooks/rest/webhook", rest)
         app.router.add_get("/conversations/{sender}/tracker", tracker)
         app.router.add_post("/conversations/{sender}/tracker/events", append)
         return app
@@ -186,6 +193,18 @@ def customer_says(rasa: FakeRasa, sender: str, words: str,
     if metadata:
         event["metadata"] = metadata
     rasa.record(sender, event)
+
+
+def record_media(settings: Settings, channel: str, sender: str, reference: str,
+                 kind: str = "photo", content_type: str = "image/jpeg") -> None:
+    """What a messenger channel stores for a customer's attachment (``channel_media``)."""
+    from channels._store import ChannelStore, MediaItem
+
+    store = ChannelStore.from_url(settings.support_db_url)
+    store.ensure_schema()
+    store.record_media(channel, sender, f"ext-{reference[-8:]}",
+                       [MediaItem(kind, reference, content_type)], None)
+    store.engine.dispose()
 
 
 def get_handoff(store: Store, handoff_id: int) -> Handoff:

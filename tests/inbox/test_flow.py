@@ -12,6 +12,7 @@ from tests.inbox._support import (
     get_handoff,
     login,
     post_json,
+    record_media,
     run_async,
     start_harness,
 )
@@ -110,16 +111,21 @@ async def test_web_chat_customer_receives_the_agent_reply_live(tmp_path: Path) -
     import asyncio
     import json
 
+    from bot.inbox._webchat import COOKIE, sender_from_cookie
+
     h = await start_harness(tmp_path)
     try:
         add_agent(h.store, "anna")
-        sender = "web-abcdef123456"
+        customer = await h.client()
+        assert (await customer.get("/chat")).status == 200
+        # the page's HttpOnly cookie names this browser's conversation
+        cookie = customer.session.cookie_jar.filter_cookies(customer.make_url("/chat"))[COOKIE]
+        sender = sender_from_cookie(h.inbox.secret, cookie.value)
+        assert sender is not None
         handoff_id = escalate(h.rasa, h.store, sender, channel="rest")
         await h.consume()
-        customer = await h.client()
-        stream = await customer.get(f"/chat/api/events?sender={sender}")
+        stream = await customer.get("/chat/api/events")
         assert stream.status == 200
-        assert (await customer.get("/chat/api/events?sender=../../etc")).status == 400
         agent = await h.client()
         csrf = await login(agent, "anna")
         await post_json(agent, f"/inbox/api/conversations/{handoff_id}/claim", csrf)
@@ -166,6 +172,8 @@ async def test_customer_photo_is_fetched_from_telegram_for_agents_only(tmp_path:
         customer_says(h.rasa, "4711", "Foto vom Paket",
                       {"media": [{"kind": "photo", "reference": "AgACfile",
                                   "content_type": "image/jpeg"}]})
+        # what the Telegram channel stores when the photo arrives (the only source of references)
+        record_media(h.settings, "telegram", "4711", "AgACfile")
         await h.consume()
         anonymous = await h.client()
         url = "/inbox/api/media?sender=4711&ref=AgACfile"
