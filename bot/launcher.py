@@ -131,7 +131,9 @@ def rasa_command(
         python, "-m", "rasa", "run",
         "--model", str(model),
         "--enable-api",
-        "--auth-token", settings.rasa_token,
+        # One argument: a token starting with "-" (1 in 64 generated ones) must not read as
+        # an option, or Rasa refuses to start.
+        f"--auth-token={settings.rasa_token}",
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
         "--endpoints", str(endpoints),
