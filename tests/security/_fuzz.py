@@ -47,6 +47,13 @@ class Findings:
             if key not in self.examples or len(example) < len(self.examples[key]):
                 self.examples[key] = example
 
+    def flag(self, endpoint: str, kind: str, example: str) -> None:
+        """A property of the endpoint itself was violated (not only a crash)."""
+        key = (endpoint, kind)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if key not in self.examples or len(example) < len(self.examples[key]):
+            self.examples[key] = example
+
     def report(self) -> str:
         lines = [f"{self.requests_sent} requests, by status {dict(sorted(self.by_status.items()))}"
                  + (f"; {self.skipped} skipped after hangs" if self.skipped else "")]

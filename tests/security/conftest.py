@@ -1,5 +1,5 @@
-"""Fixtures: the messenger stack of tests/channels (real Rasa, action server, fake providers)
-and the real inbox / web chat server as its own process."""
+"""Fixture: the real inbox / web chat server as its own process, on the shared messenger stack
+(``channel_stack`` of tests/conftest.py: real Rasa, action server, fake providers)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from bot.launcher import is_healthy
 from bot.settings import PROJECT_ROOT
-from tests.channels.conftest import channel_stack
 from tests.channels.harness import ChannelStack
 
 
@@ -44,4 +43,4 @@ def inbox_url(channel_stack: ChannelStack) -> Iterator[str]:
             process.kill()
 
 
-__all__ = ["channel_stack", "inbox_url"]
+__all__ = ["inbox_url"]

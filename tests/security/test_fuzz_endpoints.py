@@ -13,6 +13,7 @@ Budget: see ``BUDGET`` (thousands of requests; about 2-3 minutes on 2 cores).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import urllib.parse
 from typing import Any, Dict, List
@@ -341,6 +342,26 @@ def inbox_requests() -> Any:
     )
 
 
+WEB_SENDER = re.compile(r"^web-[A-Za-z0-9_-]{8,64}$")
+
+
+def forged_web_sender(path: str, query: str, body: Any) -> Any:
+    """The sender of a web-chat request if it is not a web-chat id (else None)."""
+    if path == "/chat/api/events":
+        sender: Any = urllib.parse.parse_qs(query).get("sender", [""])[0]
+    elif path == "/chat/api/messages" and body:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        if not isinstance(data, dict) or not str(data.get("message") or "").strip():
+            return None
+        sender = data.get("sender")
+    else:
+        return None
+    return None if isinstance(sender, str) and WEB_SENDER.match(sender) else sender
+
+
 def test_inbox_public_routes(channel_stack: ChannelStack, inbox_url: str) -> None:
     findings = Findings()
     client = Client(findings)
@@ -354,8 +375,13 @@ def test_inbox_public_routes(channel_stack: ChannelStack, inbox_url: str) -> Non
         route = path if not path.startswith("/static/") else "/static/..."
         if route.startswith("/inbox/") or route == "/":
             route = "protected " + route.split("/")[1] + "/..."
-        client.send(f"inbox {method} {route}", method, url, body, headers,
-                    stream=path == "/chat/api/events")
+        endpoint = f"inbox {method} {route}"
+        status, _ = client.send(endpoint, method, url, body, headers,
+                                stream=path == "/chat/api/events")
+        sender = forged_web_sender(path, query, body)
+        if sender is not None and status not in (0, 400):
+            # Web chat customers are "web-…": never a messenger customer's id.
+            findings.flag(endpoint, "forged sender accepted", f"sender={sender!r} -> {status}")
 
     probe()
     check(findings, [rasa_health_url(channel_stack.stack.settings), f"{inbox_url}/chat"])
