@@ -131,9 +131,7 @@ def rasa_command(
         python, "-m", "rasa", "run",
         "--model", str(model),
         "--enable-api",
-        # One argument: a token starting with "-" (1 in 64 generated ones) must not read as
-        # an option, or Rasa refuses to start.
-        f"--auth-token={settings.rasa_token}",
+        "--auth-token", settings.rasa_token,
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
         "--endpoints", str(endpoints),

@@ -98,17 +98,3 @@ def test_scaled_out_endpoints(tmp_path: Path) -> None:
     assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6380, "db": 2}
     credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
     assert "channels.telegram.TelegramInput" in credentials
-
-
-def test_rasa_accepts_a_token_that_starts_with_a_dash(tmp_path: Path) -> None:
-    """``secrets.token_urlsafe`` starts with "-" one time in 64: Rasa must still start."""
-    from rasa.__main__ import create_argument_parser
-
-    from bot.launcher import rasa_command
-
-    settings = load_settings({"BOT_VAR_DIR": str(tmp_path), "RASA_TOKEN": "-Zx_9-token"})
-    command = rasa_command(settings, tmp_path / "m.tar.gz", tmp_path / "e.yml",
-                           tmp_path / "c.yml", sys.executable)
-    assert command[:3] == [sys.executable, "-m", "rasa"]
-    parsed = create_argument_parser().parse_args(command[3:])
-    assert parsed.auth_token == "-Zx_9-token"
