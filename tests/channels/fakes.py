@@ -394,9 +394,9 @@ class FakeTwilio(_FakeServer):
             self._record(Call("messages", params, status=failure.status))
             await asyncio.sleep(failure.delay)
             return web.json_response(failure.body, status=failure.status)
-        self._record(Call("messages", params, status=201))
         sid = "SM" + secrets.token_hex(16)
-        params["Sid"] = sid
+        params["Sid"] = sid  # before recording: a test may read the call at once
+        self._record(Call("messages", params, status=201))
         return web.json_response(
             {
                 "sid": sid,

@@ -20,7 +20,7 @@ from typing import Any, Dict, List
 
 import pytest
 import requests
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
@@ -103,6 +103,12 @@ def test_rasa_rest_webhook(channel_stack: ChannelStack) -> None:
         ),
         query=st.sampled_from(["", "?stream=true", "?stream=x", "?token=x"]),
     )
+    # Cases found by earlier runs, replayed every time (hypothesis keeps no database here).
+    @example(request=(b"", "application/json"), query="")
+    @example(request=(b'{"sender": "fuzz-1", "message": "/faq{\\"x\\":1}"}',
+                      "application/json"), query="")
+    @example(request=(b"{}", "application/json"),
+             query="?stream=true")
     def probe(request: Any, query: str) -> None:
         body, content_type = request
         client.send(f"rasa POST /webhooks/rest/webhook{query}", "POST", url + query, body,
@@ -184,6 +190,10 @@ def test_telegram_webhook(channel_stack: ChannelStack) -> None:
         secret=TELEGRAM_SECRETS,
         method=st.sampled_from(["POST", "POST", "POST", "GET", "PUT"]),
     )
+    @example(request=(b"[" * 100_000 + b"]" * 100_000, "application/json"),
+             secret=TELEGRAM_SECRET, method="POST")
+    @example(request=(b'{"update_id": 1}', "application/json"), secret="\xe5\xado\x80",
+             method="POST")
     def probe(request: Any, secret: Any, method: str) -> None:
         body, content_type = request
         extra = {SECRET_HEADER: secret} if secret is not None else {}
@@ -368,6 +378,12 @@ def test_inbox_public_routes(channel_stack: ChannelStack, inbox_url: str) -> Non
 
     @fuzz(BUDGET.inbox)
     @given(request=inbox_requests(), cookie=st.sampled_from(["", "", "inbox_session=forged"]))
+    @example(request=("POST", "/login", "", b"[]", "multipart/form-data; boundary=x"), cookie="")
+    @example(request=("POST", "/chat/api/messages", "", b"[" * 100_000, "application/json"),
+             cookie="")
+    @example(request=("POST", "/chat/api/messages", "",
+                      b'{"sender": "whatsapp:+491701234567", "message": "Hallo"}',
+                      "application/json"), cookie="")
     def probe(request: Any, cookie: str) -> None:
         method, path, query, body, content_type = request
         url = inbox_url + path + (f"?{query}" if query else "")
@@ -440,6 +456,8 @@ def test_action_server_webhook(channel_stack: ChannelStack) -> None:
             st.tuples(RAW_BODIES, CONTENT_TYPES),
         ),
     )
+    @example(request=(b'{"next_action": "action_order_status"}', "application/json"))
+    @example(request=(b"[]", ""))
     def probe(request: Any) -> None:
         body, content_type = request
         name = ""
