@@ -96,7 +96,8 @@ class Inbox:
     """The real inbox app (in this process) on the stack's databases and Rasa."""
 
     def __init__(self, channels: ChannelStack) -> None:
-        self.settings = load_settings(channels.stack.env)
+        # Plain http on loopback: the stack's https PUBLIC_BASE_URL would make cookies Secure.
+        self.settings = load_settings({**channels.stack.env, "INBOX_COOKIE_SECURE": "false"})
         self.app = create_app(self.settings)
         self.server = TestServer(self.app, host="127.0.0.1")
         self.client: TestClient

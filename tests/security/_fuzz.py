@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import requests
@@ -72,8 +73,15 @@ class Client:
 
     def __init__(self, findings: Findings) -> None:
         self.findings = findings
-        self.session = requests.Session()
+        self.session = self._new_session()
         self.hanging: Dict[str, int] = {}
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        """Keep-alive, but no cookie jar: every request carries only the cookies it generated."""
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        return session
 
     def send(
         self,
@@ -102,7 +110,7 @@ class Client:
                     text = response.text
         except requests.RequestException as error:
             self.session.close()
-            self.session = requests.Session()
+            self.session = self._new_session()
             status, text = 0, repr(error)
             self.hanging[endpoint] = self.hanging.get(endpoint, 0) + 1
         self.findings.record(endpoint, status, text, shown)
