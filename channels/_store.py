@@ -236,6 +236,8 @@ class ChannelStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions: "sessionmaker[Session]" = session_factory(engine)
+        # Messages accepted from now on are handled by this process (see unhandled_since).
+        self.opened_at = utcnow()
 
     @classmethod
     def from_url(cls, url: str) -> "ChannelStore":
@@ -293,7 +295,9 @@ class ChannelStore:
                 row.payload = None
 
     def unhandled_since(self, channel: str, moment: datetime) -> List[Tuple[str, str]]:
-        """(external id, payload) of messages accepted after ``moment`` but never handled."""
+        """(external id, payload) of messages accepted after ``moment`` but never handled, by an
+        earlier process: those accepted since this store was opened are being handled here
+        (the server takes webhooks while its start-up catch-up is still running)."""
         with transaction(self.sessions) as session:
             rows = session.scalars(
                 select(InboundMessage)
@@ -302,6 +306,7 @@ class ChannelStore:
                     InboundMessage.handled_at.is_(None),
                     InboundMessage.payload.is_not(None),
                     InboundMessage.received_at >= moment,
+                    InboundMessage.received_at < self.opened_at,
                 )
                 .order_by(InboundMessage.id)
             )

@@ -186,7 +186,8 @@ class TelegramInput(InputChannel):
         given = request.headers.get(SECRET_HEADER)
         if not given:
             return False
-        return hmac.compare_digest(given.encode("utf-8"), self._secret)
+        # Sanic keeps non-UTF-8 header bytes as surrogates: encode them back, never raise.
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._secret)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = Blueprint("bergpfad_telegram", __name__)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the fast test model and a running Rasa stack."""
+"""Shared fixtures: the fast test model, a running Rasa stack, and the messenger stack."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 
 from tests._stack import Stack, ensure_test_model, start_stack
+from tests.channels.harness import ChannelStack, start_channel_stack
 
 
 @pytest.fixture(scope="session")
@@ -20,5 +21,18 @@ def test_model() -> Path:
 def stack(test_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Rasa server + action server with REST channel and HTTP API, fresh databases."""
     running = start_stack(tmp_path_factory.mktemp("stack"), test_model)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def channel_stack(
+    test_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ChannelStack]:
+    """Rasa + action server with both messenger channels (webhook mode) and the fake APIs.
+
+    One per test session, shared by tests/channels, tests/reliability and tests/security.
+    """
+    running = start_channel_stack(tmp_path_factory.mktemp("channels"), test_model)
     yield running
     running.stop()

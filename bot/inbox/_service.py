@@ -23,6 +23,8 @@ from bot.inbox._models import (
     Note,
 )
 from bot.models import Handoff
+from channels import ChannelDelivery  # the channels' table in the same support database
+from channels._store import FAILED_STATUSES
 
 ACTIVE_STATUSES = ("open", "assigned", "snoozed")
 MAX_TEXT = 4000
@@ -421,6 +423,8 @@ class ConversationRecords:
     replies: Sequence[AgentReply]
     names: Dict[int, str]
     earlier: Sequence[Handoff]
+    # Messages to this customer the channel finally failed to deliver (bot answers included).
+    failed_deliveries: Sequence[ChannelDelivery] = ()
 
 
 def conversation_records(session: Session, handoff_id: int) -> ConversationRecords:
@@ -445,6 +449,12 @@ def conversation_records(session: Session, handoff_id: int) -> ConversationRecor
         select(Handoff).where(Handoff.sender_id == handoff.sender_id, Handoff.id != handoff.id)
         .order_by(Handoff.id.desc())
     ).scalars().all()
+    failed_deliveries = session.execute(
+        select(ChannelDelivery)
+        .where(ChannelDelivery.sender_id == handoff.sender_id)
+        .where(ChannelDelivery.status.in_(FAILED_STATUSES))
+        .order_by(ChannelDelivery.created_at, ChannelDelivery.id)
+    ).scalars().all()
     return ConversationRecords(
-        handoff, state, events, notes, replies, agent_names(session), earlier
+        handoff, state, events, notes, replies, agent_names(session), earlier, failed_deliveries
     )

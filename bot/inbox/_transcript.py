@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 from urllib.parse import urlencode
 
 from bot.inbox._service import ConversationRecords
@@ -60,6 +60,7 @@ class Item:
     media: List[Media] = field(default_factory=list)
     detail: str = ""
     automatic: bool = False
+    undelivered: bool = False  # a bot/agent message the channel finally could not deliver
 
 
 def from_timestamp(value: Any) -> datetime:
@@ -219,6 +220,7 @@ def build_transcript(
         item = item_from_event(event, event_key(event), sender)
         if item is not None and item.kind != "status":
             items.append(item)
+    mark_undelivered(items, records.failed_deliveries)
     names = records.names
     for status in records.events:
         items.append(
@@ -250,6 +252,37 @@ def build_transcript(
         )
     items.sort(key=lambda item: item.at)
     return items
+
+
+# A failed delivery belongs to a message sent at most this long before it was recorded
+# (retries with backoff, a late status callback from the provider).
+DELIVERY_MATCH_WINDOW = timedelta(hours=1)
+
+
+def mark_undelivered(items: List[Item], failures: Sequence[Any]) -> None:
+    """Flag the bot and agent messages of the transcript that never reached the customer.
+
+    ``failures``: the channel's failed delivery records (``text``, ``detail``, ``created_at``).
+    A record matches the earliest not yet flagged message that contains its text (long
+    messages are sent in parts) and was sent before the record, within the window.
+    """
+    for failure in failures:
+        text = str(failure.text or "").strip()
+        if not text:
+            continue
+        for item in items:
+            if (
+                item.kind in ("bot", "agent")
+                and not item.undelivered
+                and text in item.text
+                and item.at - timedelta(seconds=5) <= failure.created_at
+                and failure.created_at - item.at <= DELIVERY_MATCH_WINDOW
+            ):
+                item.undelivered = True
+                item.detail = (
+                    f"Nicht zugestellt: {failure.detail}" if failure.detail else "Nicht zugestellt."
+                )
+                break
 
 
 def delivery_error_text(error: str) -> str:

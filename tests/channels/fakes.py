@@ -41,6 +41,7 @@ class Failure:
     body: Dict[str, Any]
     times: int = 1
     match: Optional[Callable[[Dict[str, Any]], bool]] = None
+    delay: float = 0.0  # seconds before answering: longer than the client's timeout = a hang
 
 
 class _FakeServer:
@@ -122,10 +123,14 @@ class _FakeServer:
         body: Dict[str, Any],
         times: int = 1,
         match: Optional[Callable[[Dict[str, Any]], bool]] = None,
+        delay: float = 0.0,
     ) -> None:
-        """The next ``times`` calls of ``method`` (whose params ``match``) answer ``status``."""
+        """The next ``times`` calls of ``method`` (whose params ``match``) answer ``status``,
+        after ``delay`` seconds (a provider that hangs until the client times out)."""
         with self._lock:
-            self._failures.setdefault(method, []).append(Failure(status, body, times, match))
+            self._failures.setdefault(method, []).append(
+                Failure(status, body, times, match, delay)
+            )
 
     def _take_failure(self, method: str, params: Dict[str, Any]) -> Optional[Failure]:
         with self._lock:
@@ -226,6 +231,7 @@ class FakeTelegram(_FakeServer):
         failure = self._take_failure(method, params)
         if failure is not None:
             self._record(Call(method, params, status=failure.status))
+            await asyncio.sleep(failure.delay)
             return web.json_response(failure.body, status=failure.status)
         if method == "getUpdates":
             return await self._get_updates(params)
@@ -386,10 +392,11 @@ class FakeTwilio(_FakeServer):
         failure = self._take_failure("messages", params)
         if failure is not None:
             self._record(Call("messages", params, status=failure.status))
+            await asyncio.sleep(failure.delay)
             return web.json_response(failure.body, status=failure.status)
-        self._record(Call("messages", params, status=201))
         sid = "SM" + secrets.token_hex(16)
-        params["Sid"] = sid
+        params["Sid"] = sid  # before recording: a test may read the call at once
+        self._record(Call("messages", params, status=201))
         return web.json_response(
             {
                 "sid": sid,
@@ -408,7 +415,13 @@ class FakeTwilio(_FakeServer):
         )
 
     def fail_messages(
-        self, status: int, code: int, message: str, times: int = 1, to: Optional[str] = None
+        self,
+        status: int,
+        code: int,
+        message: str,
+        times: int = 1,
+        to: Optional[str] = None,
+        delay: float = 0.0,
     ) -> None:
         """The next ``times`` messages (to ``to``, if given) fail with ``status``/``code``."""
         self.fail(
@@ -417,6 +430,7 @@ class FakeTwilio(_FakeServer):
             {"code": code, "message": message, "more_info": "", "status": status},
             times,
             None if to is None else (lambda params: params.get("To") == to),
+            delay,
         )
 
     def wait_for_messages(
