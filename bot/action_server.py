@@ -14,10 +14,12 @@ only ``{"status": "ok"}``) for the launcher's readiness check.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import List, Optional
 
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -66,6 +68,50 @@ def require_token(app: Sanic, token: str) -> None:
         return response.json({"error": "unauthorized"}, status=401)
 
 
+def is_action_call(body: object) -> bool:
+    """The shape Rasa posts to ``/webhook``: ``next_action`` (a name) and ``tracker`` (an object).
+    rasa_sdk itself answers anything else with a 500 that echoes the request."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("next_action"), str)
+        and isinstance(body.get("tracker"), dict)
+        and isinstance(body["tracker"].get("sender_id", ""), str)
+    )
+
+
+def require_action_calls(app: Sanic) -> None:
+    """Refuse malformed ``/webhook`` bodies with 400 before rasa_sdk sees them."""
+
+    @app.middleware("request")
+    async def _check_body(request: Request) -> Optional[HTTPResponse]:
+        if request.path != "/webhook" or request.method != "POST":
+            return None
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, RecursionError):
+            body = None
+        if is_action_call(body):
+            return None
+        return response.json({"error": "bad request"}, status=400)
+
+
+def answer_failed_actions(app: Sanic) -> None:
+    """An action that raises (a bug, or a tracker it cannot read) answers the customer with the
+    holding message and a person button instead of rasa_sdk's 500, which echoes the request
+    (customer data) and leaves the customer in silence. Logged with the traceback."""
+    from channels._texts import HUMAN_BUTTON, STILL_THERE
+
+    @app.exception(Exception)
+    async def _failed(request: Request, exception: Exception) -> HTTPResponse:
+        if isinstance(exception, SanicException) and exception.status_code < 500:
+            return response.json({"error": str(exception)}, status=exception.status_code)
+        logger.error("action call failed (%s)", type(exception).__name__, exc_info=exception)
+        return response.json({
+            "events": [],
+            "responses": [{"text": STILL_THERE, "buttons": [dict(HUMAN_BUTTON)]}],
+        })
+
+
 def create_app(settings: Settings, package: str = "actions") -> Sanic:
     """rasa_sdk's app for ``package`` with the token check and no CORS."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
@@ -74,6 +120,8 @@ def create_app(settings: Settings, package: str = "actions") -> Sanic:
     check_token_configured(token)  # fail before loading the actions
     app = create_sdk_app(package, cors_origins=None)
     require_token(app, token)
+    require_action_calls(app)
+    answer_failed_actions(app)
     return app
 
 

@@ -133,6 +133,26 @@ def test_the_token_rasa_sends_runs_the_action(action_server: Tuple[Settings, str
     assert "BP-482913" in body and "unterwegs" in body
 
 
+def test_an_action_that_fails_answers_with_the_holding_message_not_an_echo(
+    action_server: Tuple[Settings, str]
+) -> None:
+    """rasa_sdk answered a tracker it could not read with a 500 that echoed the request body
+    (customer data) and left the customer in silence."""
+    settings, token = action_server
+    auth = {"Authorization": f"Bearer {token}"}
+    call = json.loads(forged_call("validate_order_status_form", {}, sender="kundin-42"))
+    call["tracker"]["events"] = [{}]  # an event without its type: the form validation crashes
+    status, body = post(settings.action_url, json.dumps(call).encode(), auth)
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["events"] == []
+    assert answer["responses"][0]["text"].startswith("Einen Moment bitte")
+    assert answer["responses"][0]["buttons"][0]["payload"] == "/request_human"
+    assert "kundin-42" not in body
+    malformed, refusal = post(settings.action_url, b'{"next_action": "action_handoff"}', auth)
+    assert malformed == 400 and "action_handoff" not in refusal
+
+
 def test_the_action_server_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     env = action_server_env(tmp_path, "")
     result = subprocess.run(

@@ -21,7 +21,7 @@ from bot.inbox._context import INBOX_KEY, Inbox
 from bot.inbox._hub import Hub
 from bot.inbox._rasa import RasaClient
 from bot.inbox._render import make_environment
-from bot.inbox._security import guard
+from bot.inbox._security import guard, readable_forms
 from bot.inbox._store import Store
 from bot.inbox._waiting import Housekeeping
 from bot.models import utcnow
@@ -54,7 +54,7 @@ def create_app(
 ) -> web.Application:
     """The inbox + web chat app. ``background=False`` leaves out the broker consumer and the
     housekeeping task (tests drive them directly)."""
-    app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
+    app = web.Application(client_max_size=256 * 1024, middlewares=[readable_forms, guard])
     app[SETTINGS_KEY] = settings
     now = clock or utcnow
     secret = settings.inbox_secret_key

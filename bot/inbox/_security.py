@@ -161,6 +161,25 @@ def _refuse(request: web.Request, status: int, message: str) -> web.StreamRespon
     return web.json_response({"error": message}, status=status)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def readable_forms(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A form body that cannot be parsed (broken multipart, bad encoding) is a 400 with a German
+    sentence, never a 500; the parsed form is cached by aiohttp for the handlers."""
+    if request.method not in SAFE_METHODS and request.content_type in FORM_TYPES:
+        try:
+            await request.post()
+        except web.HTTPException:
+            raise
+        except Exception:  # aiohttp raises ValueError, AssertionError, ... for broken bodies
+            response = web.json_response({"error": "Ungültige Anfrage."}, status=400)
+            _secure_headers(request, response)
+            return response
+    return await handler(request)
+
+
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if is_public(request.method, request.path):
@@ -177,10 +196,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     if request.method not in SAFE_METHODS:
         given = request.headers.get(CSRF_HEADER)
-        if given is None and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
+        if given is None and request.content_type in FORM_TYPES:
             form = await request.post()
             value = form.get(CSRF_FIELD)
             given = value if isinstance(value, str) else None

@@ -57,7 +57,7 @@ def _handoff_id(request: web.Request) -> int:
 async def _json_body(request: web.Request) -> Dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep JSON
         body = None
     if not isinstance(body, dict):
         raise service.InvalidInputError("Ungültige Anfrage.")

@@ -108,6 +108,11 @@ class Client:
                     text = next(response.iter_content(256), b"").decode("utf-8", "replace")
                 else:
                     text = response.text
+        except requests.exceptions.InvalidHeader:
+            # The client refused to send it (e.g. a header value with leading whitespace):
+            # no request reached the server, so there is nothing to judge.
+            self.findings.skipped += 1
+            return 0, ""
         except requests.RequestException as error:
             self.session.close()
             self.session = self._new_session()
