@@ -55,9 +55,12 @@ class LinearResponseSelector(GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         return {
             "retrieval_intent": "faq",
+            # Each topic's answer text is one more training example of that topic: answers
+            # name the facts customers ask about ("DHL", "Klarna", "Rücksendeetikett").
+            "learn_from_responses": True,
             "word_ngrams": [1, 1],
             "char_ngrams": [2, 5],
-            "C": 50.0,
+            "C": 200.0,
             "class_weight": "balanced",
             "max_iter": 3000,
             "random_seed": 42,
@@ -121,11 +124,18 @@ class LinearResponseSelector(GraphComponent):
             and m.get(INTENT_RESPONSE_KEY)
         ]
         keys = [str(m.get(INTENT_RESPONSE_KEY)) for m in examples]
-        self.model.fit([str(m.get(TEXT)) for m in examples], keys)
+        texts = [str(m.get(TEXT)) for m in examples]
         self.responses = {
             utter_action(key): list(training_data.responses.get(utter_action(key)) or [])
             for key in sorted(set(keys))
         }
+        if self._config["learn_from_responses"]:
+            for key in sorted(set(keys)):
+                for response in self.responses[utter_action(key)]:
+                    if response.get(TEXT):
+                        texts.append(str(response[TEXT]))
+                        keys.append(key)
+        self.model.fit(texts, keys)
         with self._storage.write_to(self._resource) as directory:
             self.model.save(directory)
             (directory / _EXTRA_FILE).write_text(
