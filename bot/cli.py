@@ -110,18 +110,22 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     model = result.model
     services = build_services(settings, model)
     print("Starte Rasa, Aktionsserver und Inbox …", flush=True)
-    banner = "\n".join(
-        [
-            "",
-            f"Paula ist bereit (Start in {time.monotonic() - started:.0f} s).",
-            f"  Web-Chat:  {settings.inbox_url}/chat",
-            f"  Inbox:     {settings.inbox_url}/",
-            f"  Rasa API:  {settings.rasa_url}  (Token: RASA_TOKEN in .env)",
-            f"  REST:      POST {settings.rasa_url}/webhooks/rest/webhook",
-            *_channel_lines(settings),
-            "Beenden mit Strg+C.",
-        ]
-    )
+
+    def banner() -> str:
+        """Built once all servers answer, so the start time includes their start-up."""
+        return "\n".join(
+            [
+                "",
+                f"Paula ist bereit (Start in {time.monotonic() - started:.0f} s).",
+                f"  Web-Chat:  {settings.inbox_url}/chat",
+                f"  Inbox:     {settings.inbox_url}/",
+                f"  Rasa API:  {settings.rasa_url}  (Token: RASA_TOKEN in .env)",
+                f"  REST:      POST {settings.rasa_url}/webhooks/rest/webhook",
+                *_channel_lines(settings),
+                "Beenden mit Strg+C.",
+            ]
+        )
+
     return run_services(services, banner)
 
 
