@@ -39,8 +39,9 @@ test: install
 	@$(PY) -m mypy
 	@bash scripts/run-tests
 
+# make bench ARGS=--nlu-only (or --shipped-only, --reuse, --with-default, --no-channels)
 bench: install
-	@$(PY) -m bench
+	@$(PY) -m bench $(ARGS)
 
 # Re-resolve and pin every package after changing requirements.txt.
 lock: install

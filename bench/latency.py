@@ -1,4 +1,4 @@
-"""REST webhook → reply latency, throughput and server memory on the shipped model."""
+"""REST webhook → reply latency, throughput and server memory of one model."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ class LatencyResult:
     p50_ms: float
     p95_ms: float
     messages_per_second: float
-    rasa_rss_mb: float
+    rasa_rss_mb: float  # after the MESSAGES sequential messages
+    rasa_peak_mb: float  # highest RSS of the Rasa server up to the end (VmHWM)
     actions_rss_mb: float
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -47,6 +48,8 @@ def measure(stack: Stack, texts: List[str]) -> LatencyResult:
         started = time.perf_counter()
         stack.send(f"bench-{uuid.uuid4().hex[:10]}", texts[i % len(texts)])
         latencies.append((time.perf_counter() - started) * 1000)
+    actions, rasa = stack.processes
+    rasa_after_sequential = rss_mb(rasa.pid)
 
     def one(i: int) -> None:
         stack.send(f"load-{uuid.uuid4().hex[:10]}", texts[i % len(texts)])
@@ -55,12 +58,12 @@ def measure(stack: Stack, texts: List[str]) -> LatencyResult:
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         list(pool.map(one, range(MESSAGES)))
     elapsed = time.perf_counter() - started
-    actions, rasa = stack.processes
     return LatencyResult(
         p50_ms=statistics.median(latencies),
         p95_ms=percentile(latencies, 0.95),
         messages_per_second=MESSAGES / elapsed,
-        rasa_rss_mb=rss_mb(rasa.pid),
+        rasa_rss_mb=rasa_after_sequential,
+        rasa_peak_mb=rss_mb(rasa.pid, "VmHWM"),
         actions_rss_mb=rss_mb(actions.pid),
     )
 

@@ -30,13 +30,16 @@ def _cmd_build_spacy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _prepare_model(settings: Settings, force: bool = False) -> "TrainResult":
-    from bot.spacy_model import ensure_spacy_model
+    """Train if needed. Everything heavy (spaCy, Rasa, TensorFlow) runs in child processes:
+    the launcher that keeps running stays small."""
+    from bot.spacy_model import config_uses_spacy, ensure_spacy_model_in_child
     from bot.training import train
 
-    if ensure_spacy_model(settings.spacy_model_dir):
-        print(f"Built the German spaCy pipeline at {settings.spacy_model_dir}", flush=True)
-    print("Checking whether the model is up to date with data/, domain.yml and config.yml …")
-    result = train(PROJECT_ROOT, settings.model_dir, force=force)
+    if config_uses_spacy(PROJECT_ROOT / "config.yml"):
+        ensure_spacy_model_in_child(settings.spacy_model_dir)
+    print("Checking whether the model is up to date with data/, domain.yml and config.yml …",
+          flush=True)
+    result = train(PROJECT_ROOT, settings.model_dir, force=force, announce=True)
     if result.trained:
         print(f"Trained {result.model} in {result.seconds:.0f} s", flush=True)
     else:
@@ -111,18 +114,22 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     model = result.model
     services = build_services(settings, model)
     print("Starte Rasa, Aktionsserver und Inbox …", flush=True)
-    banner = "\n".join(
-        [
-            "",
-            f"Paula ist bereit (Start in {time.monotonic() - started:.0f} s).",
-            f"  Web-Chat:  {settings.inbox_url}/chat",
-            f"  Inbox:     {settings.inbox_url}/",
-            f"  Rasa API:  {settings.rasa_url}  (Token: RASA_TOKEN in .env)",
-            f"  REST:      POST {settings.rasa_url}/webhooks/rest/webhook",
-            *_channel_lines(settings),
-            "Beenden mit Strg+C.",
-        ]
-    )
+
+    def banner() -> str:
+        """Built once all servers answer, so the start time includes their start-up."""
+        return "\n".join(
+            [
+                "",
+                f"Paula ist bereit (Start in {time.monotonic() - started:.0f} s).",
+                f"  Web-Chat:  {settings.inbox_url}/chat",
+                f"  Inbox:     {settings.inbox_url}/",
+                f"  Rasa API:  {settings.rasa_url}  (Token: RASA_TOKEN in .env)",
+                f"  REST:      POST {settings.rasa_url}/webhooks/rest/webhook",
+                *_channel_lines(settings),
+                "Beenden mit Strg+C.",
+            ]
+        )
+
     return run_services(services, banner)
 
 

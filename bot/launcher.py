@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Union
 
 import yaml
 
@@ -245,8 +245,8 @@ def stop_services(services: List[Service]) -> None:
             service.process.kill()
 
 
-def run_services(services: List[Service], banner: str) -> int:
-    """Start all, print ``banner`` once healthy, block until Ctrl-C or a child dies."""
+def run_services(services: List[Service], banner: Callable[[], str]) -> int:
+    """Start all, print ``banner()`` once healthy, block until Ctrl-C or a child dies."""
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -259,7 +259,7 @@ def run_services(services: List[Service], banner: str) -> int:
         for service in services:
             service.process = subprocess.Popen(service.command, env=service.env, cwd=PROJECT_ROOT)
         wait_until_healthy(services)
-        print(banner, flush=True)
+        print(banner(), flush=True)
         while not stopping:
             for service in services:
                 assert service.process is not None

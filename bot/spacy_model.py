@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+
+import yaml
 
 MARKER = "bergpfad-spacy-de-v1"
 
@@ -31,4 +35,25 @@ def ensure_spacy_model(path: Path) -> bool:
     if spacy_model_ready(path):
         return False
     build_spacy_model(path)
+    return True
+
+
+def config_uses_spacy(config: Path) -> bool:
+    """True if the Rasa config's pipeline has a SpacyNLP component (it needs this pipeline)."""
+    try:
+        parsed = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    pipeline = parsed.get("pipeline") if isinstance(parsed, dict) else None
+    return any(
+        isinstance(component, dict) and component.get("name") == "SpacyNLP"
+        for component in pipeline or []
+    )
+
+
+def ensure_spacy_model_in_child(path: Path, python: str = sys.executable) -> bool:
+    """Like :func:`ensure_spacy_model`, in a child process (keeps spaCy out of the caller)."""
+    if spacy_model_ready(path):
+        return False
+    subprocess.run([python, "-m", "bot", "build-spacy"], check=True)
     return True

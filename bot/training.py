@@ -80,8 +80,10 @@ def train(
     name: str = MODEL_NAME,
     force: bool = False,
     python: str = sys.executable,
+    announce: bool = False,
 ) -> TrainResult:
-    """Train with ``rasa train`` unless the model for the current inputs already exists."""
+    """Train with ``rasa train`` (a child process that exits) unless the model for the current
+    inputs already exists. ``announce``: say what happens before Rasa's own progress output."""
     target = model_path(model_dir, name)
     stamp = stamp_path(model_dir, name)
     inputs = inputs_fingerprint(root, config, data)
@@ -90,6 +92,9 @@ def train(
         earlier = float(str(recorded.get("seconds", 0)))
         return TrainResult(model=target, trained=False, seconds=earlier)
     model_dir.mkdir(parents=True, exist_ok=True)
+    if announce:
+        last = f" (last time {recorded['seconds']} s)" if recorded.get("seconds") else ""
+        print(f"Training the model with {config}{last}; Rasa's progress follows …", flush=True)
     started = time.monotonic()
     command = [
         python, "-m", "rasa", "train",

@@ -128,7 +128,10 @@ def test_invalid_input_is_reprompted_in_german(stack: Stack) -> None:
     stack.send(sender, "bestellstatus bitte")
     assert "sechs Ziffern" in texts(stack.send(sender, "keine ahnung wo die steht"))
     stack.send(sender, "482913")
-    assert "5 Ziffern" in texts(stack.send(sender, "weiss ich nicht"))
+    # A postal code with a letter o for a zero. ("weiss ich nicht" was used here; the fully trained
+    # previous model and the shipped one both read it as `stop` and cancel the search – only
+    # the 40-epoch test model of the previous config was unsure of it.)
+    assert "5 Ziffern" in texts(stack.send(sender, "8o331"))
 
 
 def test_wrong_postcode_three_times_hands_over_without_leaking(stack: Stack) -> None:

@@ -324,7 +324,6 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
     from bot.trainer._ship import ship
 
     project = _project(args, settings)
-    started = time.monotonic()
     outcome = ship(
         project, _server(settings), settings.model_dir, tolerance=args.tolerance,
         heldout=Path(args.heldout) if args.heldout else None, config=args.config,
@@ -341,9 +340,10 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
         print("NOT shipped, the running model stays:")
         for reason in outcome.reasons:
             print(f"  - {reason}")
+        print(f"Refused {outcome.timing()}.")
         return 1
-    print(f"Shipped {outcome.candidate.name} in {time.monotonic() - started:.0f} s "
-          f"(training {outcome.train_seconds:.0f} s). Undo with `python -m bot rollback`.")
+    print(f"Shipped {outcome.candidate.name}: new examples live {outcome.timing()}. "
+          "Undo with `python -m bot rollback`.")
     return 0
 
 

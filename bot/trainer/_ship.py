@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -123,6 +124,18 @@ class ShipOutcome:
     baseline_metrics: Optional[Dict[str, float]]
     reasons: List[str]
     train_seconds: float = 0.0
+    # Wall time of each step (train, evaluate, load) and of the whole ship, in seconds.
+    steps: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return self.steps.get("total", 0.0)
+
+    def timing(self) -> str:
+        """One line for the trainer: "end to end 48 s (train 21 s, evaluate 19 s, load 8 s)"."""
+        parts = [f"{name} {self.steps[name]:.0f} s"
+                 for name in ("train", "evaluate", "load") if name in self.steps]
+        return f"end to end {self.total_seconds:.0f} s ({', '.join(parts)})"
 
 
 def compare(candidate: Dict[str, float], baseline: Optional[Dict[str, float]],
@@ -176,6 +189,8 @@ def ship(
     from bot.trainer._report import write
     from bot.training import train
 
+    started = time.monotonic()
+    steps: Dict[str, float] = {}
     heldout = heldout or project.heldout
     if not heldout.is_file():
         raise TrainerError(f"no held-out examples at {heldout}")
@@ -183,9 +198,12 @@ def ship(
     running = server.running_model()  # fails early if the server is not there
     shipped_dir = model_dir / "shipped"
     print(f"Running model: {running or '(none)'}. Training the candidate …", flush=True)
+    step = time.monotonic()
     trained = train(project.root, shipped_dir, config=config, name="candidate")
+    steps["train"] = time.monotonic() - step
     print(f"Candidate trained in {trained.seconds:.0f} s"
           f"{'' if trained.trained else ' (earlier run, inputs unchanged)'}", flush=True)
+    step = time.monotonic()
 
     baseline_path = locate_model(running, model_dir, history) if running else None
     baseline_metrics = history.metrics_for(running) if running else None
@@ -200,13 +218,16 @@ def ship(
     evaluation = evaluate_model(project, trained.model, heldout, baseline_metrics, running)
     if report_dir is not None:
         write(evaluation, report_dir)
+    steps["evaluate"] = time.monotonic() - step
+    print(f"Evaluated in {steps['evaluate']:.0f} s", flush=True)
     metrics = evaluation.summary
     reasons = compare(metrics, baseline_metrics, tolerance)
     outcome = ShipOutcome(False, trained.model, metrics, running, baseline_metrics, reasons,
-                          trained.seconds)
+                          trained.seconds, steps)
     if reasons:
         history.add(action="refused", model=str(trained.model), previous=str(baseline_path or ""),
                     metrics=metrics, reasons=reasons)
+        steps["total"] = time.monotonic() - started
         return outcome
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     release = shipped_dir / f"bergpfad-{stamp}.tar.gz"
@@ -218,11 +239,14 @@ def ship(
             previous = shipped_dir / f"previous-{stamp}-{baseline_path.name}"
             shutil.copy2(baseline_path, previous)  # kept even if models/ is retrained later
     print(f"Loading {release.name} into the running server …", flush=True)
+    step = time.monotonic()
     server.load(release)
+    steps["load"] = time.monotonic() - step
     history.add(action="ship", model=str(release), previous=str(previous or ""),
                 metrics=metrics, baseline_metrics=baseline_metrics)
     outcome.shipped = True
     outcome.candidate = release
+    steps["total"] = time.monotonic() - started
     return outcome
 
 

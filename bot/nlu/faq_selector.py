@@ -1,0 +1,174 @@
+"""FAQ answer selection with :class:`bot.nlu.linear_model.LinearTextClassifier`.
+
+Replaces Rasa's ResponseSelector (10 minutes of TensorFlow training, 150 MB of weights) with a
+logistic regression that trains in seconds. The output is the ResponseSelector's, key for key
+(``rasa/nlu/selectors/response_selector.py``)::
+
+    response_selector:
+      all_retrieval_intents: [faq]
+      faq:
+        response: {responses, confidence, intent_response_key: faq/<topic>,
+                   utter_action: utter_faq/<topic>}
+        ranking: [{confidence, intent_response_key}, …]   # best first
+
+so ``ActionRetrieveResponse`` (``utter_faq`` → ``utter_faq/<topic>``), AnswerConfidenceGuard
+and the evaluation keep working. Confidences are calibrated probabilities over the topics
+(they sum to 1 over all topics), which is what the guard's threshold and margin compare.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.linear_model import LinearTextClassifier, ModelSettings
+
+_EXTRA_FILE = "selector.json"
+
+
+def utter_action(intent_response_key: str) -> str:
+    """``faq/returns`` → ``utter_faq/returns`` (Rasa's response name for a retrieval answer)."""
+    return f"utter_{intent_response_key}"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearResponseSelector(GraphComponent):
+    """Picks the answer of one retrieval intent; output compatible with ResponseSelector."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {
+            "retrieval_intent": "faq",
+            # Each topic's answer text is one more training example of that topic: answers
+            # name the facts customers ask about ("DHL", "Klarna", "Rücksendeetikett").
+            "learn_from_responses": True,
+            "word_ngrams": [1, 1],
+            "char_ngrams": [2, 5],
+            "C": 200.0,
+            "class_weight": "balanced",
+            "max_iter": 3000,
+            "random_seed": 42,
+            "ranking_length": 10,
+        }
+
+    @staticmethod
+    def required_packages() -> List[str]:
+        return ["sklearn"]
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[LinearTextClassifier] = None,
+        responses: Optional[Dict[str, List[Dict[str, Any]]]] = None,
+        all_retrieval_intents: Optional[List[str]] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self.retrieval_intent = str(self._config["retrieval_intent"])
+        self._storage = model_storage
+        self._resource = resource
+        self.model = model or LinearTextClassifier(ModelSettings.from_config(self._config))
+        self.responses: Dict[str, List[Dict[str, Any]]] = responses or {}
+        self.all_retrieval_intents: List[str] = all_retrieval_intents or []
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LinearResponseSelector":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LinearResponseSelector":
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = LinearTextClassifier.load(directory)
+                extra = json.loads((directory / _EXTRA_FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            return cls(config, model_storage, resource)  # nothing was trained
+        return cls(config, model_storage, resource, model, dict(extra["responses"]),
+                   list(extra["all_retrieval_intents"]))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.all_retrieval_intents = sorted(training_data.retrieval_intents)
+        examples = [
+            m for m in training_data.intent_examples
+            if m.get(TEXT) and m.get(INTENT) == self.retrieval_intent
+            and m.get(INTENT_RESPONSE_KEY)
+        ]
+        keys = [str(m.get(INTENT_RESPONSE_KEY)) for m in examples]
+        texts = [str(m.get(TEXT)) for m in examples]
+        self.responses = {
+            utter_action(key): list(training_data.responses.get(utter_action(key)) or [])
+            for key in sorted(set(keys))
+        }
+        if self._config["learn_from_responses"]:
+            for key in sorted(set(keys)):
+                for response in self.responses[utter_action(key)]:
+                    if response.get(TEXT):
+                        texts.append(str(response[TEXT]))
+                        keys.append(key)
+        self.model.fit(texts, keys)
+        with self._storage.write_to(self._resource) as directory:
+            self.model.save(directory)
+            (directory / _EXTRA_FILE).write_text(
+                json.dumps({"responses": self.responses,
+                            "all_retrieval_intents": self.all_retrieval_intents},
+                           ensure_ascii=False),
+                encoding="utf-8",
+            )
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        length = int(self._config["ranking_length"])
+        for message in messages:
+            text = str(message.get(TEXT) or "")
+            ranking = self.model.ranking(text, length) if text else []
+            if not ranking:
+                continue
+            key, confidence = ranking[0]
+            action = utter_action(key)
+            prediction = {
+                RESPONSE_SELECTOR_PREDICTION_KEY: {
+                    RESPONSE_SELECTOR_RESPONSES_KEY: self.responses.get(action)
+                    or [{TEXT: key}],
+                    "confidence": confidence,
+                    INTENT_RESPONSE_KEY: key,
+                    RESPONSE_SELECTOR_UTTER_ACTION_KEY: action,
+                },
+                RESPONSE_SELECTOR_RANKING_KEY: [
+                    {"confidence": c, INTENT_RESPONSE_KEY: k} for k, c in ranking
+                ],
+            }
+            properties = dict(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {})
+            properties[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = self.all_retrieval_intents
+            properties[self.retrieval_intent] = prediction
+            message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
+        return messages

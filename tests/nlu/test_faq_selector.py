@@ -1,0 +1,61 @@
+"""LinearResponseSelector writes what Rasa's ResponseSelector writes (a contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.answer_guard import AnswerConfidenceGuard
+from bot.nlu.faq_selector import LinearResponseSelector
+from tests.nlu._data import RESPONSES, context, resource, storage, training_data
+
+
+def _trained(tmp_path: Path) -> LinearResponseSelector:
+    model_storage = storage(tmp_path)
+    config = LinearResponseSelector.get_default_config()
+    trainer = LinearResponseSelector.create(config, model_storage, resource("faq"), context())
+    trained_resource = trainer.train(training_data())
+    return LinearResponseSelector.load(config, model_storage, trained_resource, context())
+
+
+def test_output_has_the_response_selector_shape(tmp_path: Path) -> None:
+    selector = _trained(tmp_path)
+    message = Message({"text": "wie teuer ist der versand nach österreich"})
+    selector.process([message])
+    output = message.as_dict(only_output_properties=True)["response_selector"]
+    assert output["all_retrieval_intents"] == ["faq"]
+    response = output["faq"]["response"]
+    assert response["intent_response_key"] == "faq/shipping_costs"
+    assert response["utter_action"] == "utter_faq/shipping_costs"
+    assert response["responses"] == RESPONSES["utter_faq/shipping_costs"]
+    ranking = output["faq"]["ranking"]
+    assert ranking[0] == {"confidence": response["confidence"],
+                          "intent_response_key": "faq/shipping_costs"}
+    assert {entry["intent_response_key"] for entry in ranking} == {
+        "faq/shipping_costs", "faq/returns", "faq/payment_methods"
+    }
+    assert abs(sum(entry["confidence"] for entry in ranking) - 1) < 1e-6
+
+
+def test_spelling_variants_get_the_same_answer(tmp_path: Path) -> None:
+    selector = _trained(tmp_path)
+    messages = [Message({"text": t}) for t in ("Rücksendung bitte", "ruecksendung bitte")]
+    selector.process(messages)
+    first, second = (m.get("response_selector")["faq"] for m in messages)
+    assert first["response"]["intent_response_key"] == "faq/returns"
+    assert first == second
+
+
+def test_answer_guard_falls_back_on_an_unsure_answer(tmp_path: Path) -> None:
+    selector = _trained(tmp_path)
+    guard = AnswerConfidenceGuard({"retrieval_intent": "faq", "threshold": 0.9, "margin": 0.0})
+    unsure = Message({"text": "hm ja also"})
+    unsure.set("intent", {"name": "faq", "confidence": 0.9}, add_to_output=True)
+    sure = Message({"text": "wie funktioniert die rücksendung"})
+    sure.set("intent", {"name": "faq", "confidence": 0.9}, add_to_output=True)
+    guard.process(selector.process([unsure, sure]))
+    assert unsure.get("intent")["name"] == "nlu_fallback"
+    assert unsure.get("answer_guard")["reason"] == "low_answer_confidence"
+    assert len(unsure.get("answer_guard")["candidates"]) == 3
+    assert sure.get("intent")["name"] == "faq"
