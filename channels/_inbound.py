@@ -142,6 +142,16 @@ def _turn_answered(events: List[Any], message_id: Optional[str]) -> bool:
     return False
 
 
+async def already_answered(agent: Any, sender_id: str, message_id: str) -> bool:
+    """True if the tracker already holds message ``message_id`` and an answer to it: the server
+    stopped after Rasa had handled it but before the channel marked it handled. The catch-up then
+    only marks it, instead of answering the customer a second time."""
+    if agent is None:
+        return False
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    return tracker is not None and _turn_answered(list(tracker.events), message_id)
+
+
 async def answer_if_silent(agent: Any, message: UserMessage) -> bool:
     """Never silence: if handling ``message`` produced no bot message (the action server is
     down, an action crashed) and the conversation is not paused (an agent has it: the bot must
@@ -248,6 +258,7 @@ __all__ = [
     "LazyStore",
     "OnNewMessage",
     "SerialTasks",
+    "already_answered",
     "answer_if_silent",
     "dispatch",
     "handle_and_answer",

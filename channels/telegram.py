@@ -37,6 +37,7 @@ from channels._inbound import (
     LazyStore,
     OnNewMessage,
     SerialTasks,
+    already_answered,
     dispatch,
     handle_and_answer,
 )
@@ -277,8 +278,14 @@ class TelegramInput(InputChannel):
         store = await self.store.get()
         pending = await store.run(store.unhandled_since, CHANNEL, utcnow() - CATCH_UP_WINDOW)
         for update_id, payload in pending:
+            update = Update.de_json(json.loads(payload), None)
+            chat = update.effective_chat
+            if chat is not None and await already_answered(agent, str(chat.id), update_id):
+                logger.info("telegram: update %s was answered before a restart", update_id)
+                await store.run(store.mark_handled, CHANNEL, update_id)
+                continue
             logger.info("telegram: catching up update %s accepted before a restart", update_id)
-            self._spawn(Update.de_json(json.loads(payload), None), agent, on_new_message)
+            self._spawn(update, agent, on_new_message)
         return len(pending)
 
     async def handle(self, update: Update, agent: Any, on_new_message: OnNewMessage) -> None:

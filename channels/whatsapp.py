@@ -39,6 +39,7 @@ from channels._inbound import (
     LazyStore,
     OnNewMessage,
     SerialTasks,
+    already_answered,
     dispatch,
     log_without_understanding,
 )
@@ -293,8 +294,13 @@ class WhatsAppInput(InputChannel):
         store = await self.store.get()
         pending = await store.run(store.unhandled_since, CHANNEL, utcnow() - CATCH_UP_WINDOW)
         for sid, payload in pending:
+            form = json.loads(payload)
+            if await already_answered(agent, str(form.get("From") or ""), sid):
+                logger.info("whatsapp: message %s was answered before a restart", sid)
+                await store.run(store.mark_handled, CHANNEL, sid)
+                continue
             logger.info("whatsapp: catching up message %s accepted before a restart", sid)
-            self._spawn(sid, json.loads(payload), agent, on_new_message)
+            self._spawn(sid, form, agent, on_new_message)
         return len(pending)
 
     async def _form_active(self, agent: Any, sender_id: str) -> bool:
