@@ -15,11 +15,12 @@ from bot.inbox import _service as service
 from bot.inbox._auth import SESSION_COOKIE, lookup_session
 from bot.inbox._broker import Outcome
 from bot.inbox._charts import simple, stacked
+from bot.inbox._contact import best_order, contact_of, order_lookups
 from bot.inbox._context import Inbox, agent_of, inbox_of
 from bot.inbox._models import CustomerMessage
 from bot.inbox._rasa import RasaRequestError, RasaUnavailableError
 from bot.inbox._render import CHANNEL_LABELS, render
-from bot.inbox._stats import overview
+from bot.inbox._stats import channel_group, overview
 from bot.inbox._transcript import INBOX_META, REASON_LABELS, Item, build_transcript
 from bot.models import Handoff
 from bot.privacy import pseudo
@@ -175,8 +176,13 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
             for message in waiting
         ]
     items = build_transcript(events, records)
-    order_number = handoff.order_number or slots.get("order_number")
+    lookups = order_lookups(events)
+    order_number = best_order(lookups, handoff.order_number, slots.get("order_number"))
     order = await asyncio.to_thread(_order_info, inbox, order_number)
+    if order is not None:
+        order["confirmed"] = any(o.confirmed and o.number == order_number for o in lookups)
+    contact = contact_of(events, channel_group(handoff.channel), handoff.sender_id)
+    ratings = [e.rating for e in records.earlier if e.rating]
     can_handle = handoff.status != "resolved" and (
         handoff.assigned_to == agent.id or agent.is_admin
     )
@@ -192,6 +198,10 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         can_handle=can_handle,
         agents=[a for a in agents if a.id != handoff.assigned_to],
         order=order,
+        other_orders=[o for o in lookups if o.number != order_number],
+        contact=contact,
+        first_handoff=min([e.created_at for e in records.earlier] + [handoff.created_at]),
+        average_rating=(sum(ratings) / len(ratings)) if ratings else None,
         tracker_error=tracker_error,
         earlier=records.earlier,
         snooze_options=[(key, label) for key, (label, _) in SNOOZE_OPTIONS.items()],
