@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import BotError
@@ -27,6 +27,7 @@ from bot.models import Handoff
 ACTIVE_STATUSES = ("open", "assigned", "snoozed")
 MAX_TEXT = 4000
 QUEUE_FILTERS = ("all", "mine", "unassigned")
+CHANNEL_FILTERS = ("telegram", "whatsapp", "web")
 STATUS_FILTERS = ("active", "open", "assigned", "snoozed", "resolved", "any")
 
 
@@ -143,13 +144,30 @@ class QueueEntry:
     assignee: Optional[str]
 
 
+def channel_condition(group: str) -> Any:
+    """SQL condition for a channel group as :func:`bot.inbox._stats.channel_group` names them."""
+    lowered = func.lower(Handoff.channel)
+    if group == "telegram":
+        return lowered.like("%telegram%")
+    if group == "whatsapp":
+        return or_(lowered.like("%whatsapp%"), lowered.like("%twilio%"))
+    return lowered.in_(("rest", "web", "webchat", "socketio"))
+
+
 def list_queue(
-    session: Session, agent: Agent, who: str = "all", status: str = "active", limit: int = 200
+    session: Session, agent: Agent, who: str = "all", status: str = "active", limit: int = 200,
+    channel: str = "", reason: str = "",
 ) -> List[QueueEntry]:
-    """Handoffs for the queue column, the longest-waiting first (resolved: newest first)."""
+    """Handoffs for the queue column: waiting (unassigned, open) ones on top, the longest-waiting
+    first, then the work in progress the same way (resolved: newest first). ``channel`` is a
+    group of :data:`CHANNEL_FILTERS`, ``reason`` a handoff reason (both optional)."""
     query = select(Handoff, HandoffState).outerjoin(
         HandoffState, HandoffState.handoff_id == Handoff.id
     )
+    if channel in CHANNEL_FILTERS:
+        query = query.where(channel_condition(channel))
+    if reason:
+        query = query.where(Handoff.reason == reason[:64])
     if status == "active":
         query = query.where(Handoff.status.in_(ACTIVE_STATUSES))
     elif status in ("open", "assigned", "snoozed", "resolved"):
@@ -162,7 +180,8 @@ def list_queue(
     if status == "resolved":
         query = query.order_by(Handoff.resolved_at.desc())
     else:
-        query = query.order_by(waiting_since.asc(), Handoff.id.asc())
+        waiting_first = case((Handoff.status == "open", 0), else_=1)
+        query = query.order_by(waiting_first, waiting_since.asc(), Handoff.id.asc())
     names = agent_names(session)
     return [
         QueueEntry(handoff, state, names.get(handoff.assigned_to) if handoff.assigned_to else None)

@@ -81,6 +81,8 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
             me=agent_of(request),
             page="inbox",
             selected=int(selected) if selected and selected.isdigit() else None,
+            channels=CHANNEL_LABELS,
+            reasons=REASON_LABELS,
         )
     )
 
@@ -97,14 +99,21 @@ async def queue_fragment(request: web.Request) -> web.StreamResponse:
     if status not in service.STATUS_FILTERS:
         status = "active"
     agent = logged.as_agent()
+    channel = request.query.get("channel", "")
+    reason = request.query.get("reason", "")
+    if reason not in REASON_LABELS:
+        reason = ""
 
     def load(session: Session) -> Dict[str, Any]:
-        entries = service.list_queue(session, agent, who, status)
+        entries = service.list_queue(session, agent, who, status, channel=channel,
+                                     reason=reason)
         counts = {
             key: len(service.list_queue(session, agent, key, "active", limit=1000))
             for key in service.QUEUE_FILTERS
         }
-        return {"entries": entries, "counts": counts}
+        waiting = service.list_queue(session, agent, "unassigned", "open", limit=1000)
+        return {"entries": entries, "counts": counts, "waiting": len(waiting),
+                "newest": max((e.handoff.id for e in waiting), default=0)}
 
     data = await inbox.db().run(load)
     selected = request.query.get("selected", "")
@@ -116,7 +125,8 @@ async def queue_fragment(request: web.Request) -> web.StreamResponse:
         me=logged,
         status=status,
     )
-    return web.json_response({"html": fragment, "counts": data["counts"]})
+    return web.json_response({"html": fragment, "counts": data["counts"],
+                              "waiting": data["waiting"], "newest": data["newest"]})
 
 
 # --- conversation ------------------------------------------------------------------------
