@@ -79,6 +79,26 @@ async def test_new_handoff_on_top_title_counter_order_panel_and_reply_mode_after
             await expect(page).to_have_title("Inbox", timeout=30_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOTS / "inbox-contact-card.png"))
+
+            # A phone (375 px): one pane at a time, nothing wider than the screen.
+            # bypass_csp only so the test may read scrollWidth with evaluate().
+            phone = await browser.new_context(viewport={"width": 375, "height": 740},
+                                              bypass_csp=True)
+            await phone.add_cookies(await page.context.cookies())
+            mobile = await phone.new_page()
+            mobile.set_default_timeout(30_000)
+            await mobile.goto(f"{base}/inbox")
+            await mobile.locator(".queue-item").first.wait_for()
+            width = "() => document.documentElement.scrollWidth"
+            assert await mobile.evaluate(width) <= 400
+            await mobile.locator(".queue-item").first.click()
+            await mobile.locator("#composer").wait_for()
+            assert not await mobile.locator(".queue-pane").is_visible()
+            assert await mobile.evaluate(width) <= 400
+            await mobile.screenshot(path=str(SCREENSHOTS / "inbox-phone.png"))
+            await mobile.click("[data-back]")
+            await mobile.locator(".queue-item").first.wait_for(state="visible")
+            assert not await mobile.locator("#composer").is_visible()
             await browser.close()
     finally:
         await h.close()

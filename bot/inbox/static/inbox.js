@@ -184,7 +184,15 @@
       item.classList.toggle("selected", parseInt(item.dataset.handoff, 10) === state.current);
     }
     if (push) history.pushState({ id: state.current }, "", "/inbox/c/" + state.current);
+    document.body.classList.add("show-conv");  // phones: one pane at a time
   }
+  // Phones: "Zurück" shows the queue again (the conversation stays selected on wide screens).
+  convEl.addEventListener("click", (event) => {
+    if (!event.target.closest("[data-back]")) return;
+    event.preventDefault();
+    document.body.classList.remove("show-conv");
+    if (window.location.pathname !== "/inbox") history.pushState({}, "", "/inbox");
+  });
   let convTimer = null;
   function scheduleConversation() {
     clearTimeout(convTimer);
@@ -193,6 +201,7 @@
   window.addEventListener("popstate", () => {
     const match = window.location.pathname.match(/^\/inbox\/c\/(\d+)$/);
     if (match) openConversation(parseInt(match[1], 10), false);
+    else document.body.classList.remove("show-conv");
   });
 
   function setMode(mode) {
