@@ -28,6 +28,8 @@ ACTIVE_STATUSES = ("open", "assigned", "snoozed")
 MAX_TEXT = 4000
 QUEUE_FILTERS = ("all", "mine", "unassigned")
 CHANNEL_FILTERS = ("telegram", "whatsapp", "web")
+REASON_SEPARATOR = "\n"  # between an event's detail and the agent's reason
+MAX_REASON = 200
 STATUS_FILTERS = ("active", "open", "assigned", "snoozed", "resolved", "any")
 
 
@@ -219,10 +221,17 @@ def claim(session: Session, handoff_id: int, agent: Agent, now: datetime) -> Han
     return handoff
 
 
+def with_reason(detail: str, reason: str) -> str:
+    """An event's detail with the agent's optional reason (split again by the transcript)."""
+    return f"{detail}{REASON_SEPARATOR}{reason}" if reason else detail
+
+
 def transfer(
-    session: Session, handoff_id: int, agent: Agent, target_id: Optional[int], now: datetime
+    session: Session, handoff_id: int, agent: Agent, target_id: Optional[int], now: datetime,
+    reason: str = "",
 ) -> Handoff:
-    """Give the conversation to another agent, or back to the queue (``target_id`` None)."""
+    """Give the conversation to another agent, or back to the queue (``target_id`` None);
+    ``reason`` (optional, already cleaned) is recorded on the event."""
     handoff = get_handoff(session, handoff_id)
     _require_handler(session, handoff, agent)
     state = ensure_state(session, handoff)
@@ -240,7 +249,8 @@ def transfer(
         state.waiting_since = now
         state.waiting_notice_at = None
         state.snoozed_until = None
-        _event(session, handoff, "transferred", now, agent=agent, detail="queue")
+        _event(session, handoff, "transferred", now, agent=agent,
+               detail=with_reason("queue", reason))
         return handoff
     target = session.get(Agent, target_id)
     if target is None or not target.active:
@@ -263,12 +273,14 @@ def transfer(
     session.refresh(handoff)
     state.snoozed_until = None
     state.unread = 0
-    _event(session, handoff, "transferred", now, agent=agent, target=target)
+    _event(session, handoff, "transferred", now, agent=agent, target=target,
+           detail=with_reason("", reason) or None)
     return handoff
 
 
 def snooze(
-    session: Session, handoff_id: int, agent: Agent, until: datetime, now: datetime, label: str
+    session: Session, handoff_id: int, agent: Agent, until: datetime, now: datetime, label: str,
+    reason: str = "",
 ) -> Handoff:
     handoff = get_handoff(session, handoff_id)
     _require_handler(session, handoff, agent)
@@ -276,7 +288,7 @@ def snooze(
         raise InvalidInputError("Der Zeitpunkt liegt in der Vergangenheit.")
     handoff.status = "snoozed"
     ensure_state(session, handoff).snoozed_until = until
-    _event(session, handoff, "snoozed", now, agent=agent, detail=label)
+    _event(session, handoff, "snoozed", now, agent=agent, detail=with_reason(label, reason))
     return handoff
 
 

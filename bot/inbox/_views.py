@@ -322,6 +322,20 @@ async def add_note(request: web.Request) -> web.StreamResponse:
     return await _act(request, work)
 
 
+def _reason(body: Dict[str, Any]) -> str:
+    """The optional reason of a transfer or snooze: text only, one line, at most 200 chars."""
+    raw = body.get("reason")
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise service.InvalidInputError("Ungültiger Grund.")
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in raw).split())
+    if len(cleaned) > service.MAX_REASON:
+        raise service.InvalidInputError(
+            f"Der Grund ist zu lang (höchstens {service.MAX_REASON} Zeichen).")
+    return cleaned
+
+
 async def transfer(request: web.Request) -> web.StreamResponse:
     inbox, agent = inbox_of(request), agent_of(request).as_agent()
     handoff_id = _handoff_id(request)
@@ -338,8 +352,9 @@ async def transfer(request: web.Request) -> web.StreamResponse:
             except (TypeError, ValueError):
                 raise service.InvalidInputError("Ungültige Auswahl.") from None
         now = inbox.clock()
+        why = _reason(body)
         await inbox.db().run(
-            lambda session: service.transfer(session, handoff_id, agent, target, now)
+            lambda session: service.transfer(session, handoff_id, agent, target, now, why)
         )
         return None
 
@@ -367,8 +382,9 @@ async def snooze(request: web.Request) -> web.StreamResponse:
         body = await _json_body(request)
         now = inbox.clock()
         until, label = snooze_until(inbox, str(body.get("option") or ""), now)
+        why = _reason(body)
         await inbox.db().run(
-            lambda session: service.snooze(session, handoff_id, agent, until, now, label)
+            lambda session: service.snooze(session, handoff_id, agent, until, now, label, why)
         )
         return None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,23 @@ async def test_new_handoff_on_top_title_counter_order_panel_and_reply_mode_after
             await expect(page).to_have_title("Inbox", timeout=30_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOTS / "inbox-contact-card.png"))
+
+            # Transfer: choosing alone does nothing; the button asks first (cancel = nothing).
+            transfer = page.locator('form[data-confirm-action="transfer"]')
+            await transfer.locator("select").select_option(label="an ben")
+            await transfer.locator("input[name=reason]").fill("Ben kennt den Fall")
+            answers = iter([False, True])
+
+            async def decide(dialog: Any) -> None:
+                assert "an ben" in dialog.message and "Ben kennt den Fall" in dialog.message
+                await (dialog.accept() if next(answers) else dialog.dismiss())
+
+            page.on("dialog", decide)
+            await transfer.locator("button").click()
+            assert await page.locator(".status-pill.status-assigned").count() == 1
+            assert "weitergegeben" not in await page.locator(".transcript").inner_text()
+            await transfer.locator("button").click()
+            await page.locator(".transcript >> text=Grund: Ben kennt den Fall").wait_for()
 
             # A phone (375 px): one pane at a time, nothing wider than the screen.
             # bypass_csp only so the test may read scrollWidth with evaluate().

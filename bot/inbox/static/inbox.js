@@ -251,14 +251,24 @@
     const option = event.target.closest(".canned-option");
     if (option) { insertCanned(parseInt(option.dataset.index, 10)); }
   });
-  convEl.addEventListener("change", (event) => {
-    const select = event.target.closest("select[data-action]");
-    if (!select || !select.value) return;
-    const value = select.value;
-    select.value = "";
-    if (select.dataset.action === "snooze") act("snooze", { option: value });
-    if (select.dataset.action === "transfer") act("transfer", { agent_id: value });
-  });
+  // Transfer and snooze: chosen, then an explicit button and a confirmation (optional reason).
+  convEl.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm-action]");
+    if (!form) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const select = form.querySelector("select");
+    if (!select.value) { select.focus(); return; }
+    const choice = select.options[select.selectedIndex].textContent.trim();
+    const reason = form.querySelector("input[name=reason]").value.trim();
+    const action = form.dataset.confirmAction;
+    const question = (action === "transfer" ? "Gespräch weitergeben: " : "Gespräch zurückstellen: ") +
+      choice + (reason ? "\nGrund: " + reason : "") + "\n\nFortfahren?";
+    if (!window.confirm(question)) return;
+    const body = action === "transfer" ? { agent_id: select.value } : { option: select.value };
+    if (reason) body.reason = reason;
+    act(action, body);
+  }, true);
   convEl.addEventListener("submit", async (event) => {
     if (event.target.id !== "composer") return;
     event.preventDefault();
