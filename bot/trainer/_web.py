@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import jinja2
+import yaml
 from aiohttp import web
 from yarl import URL
 
@@ -32,9 +33,30 @@ WAIT_SECONDS = 1.5  # then the page shows the last snapshot (or "wird berechnet"
 _REPORT_FILES = {"confidence.png", "sweep.png", "summary.md"}
 
 
+INBOX_TEMPLATES = Path(__file__).parents[1] / "inbox" / "templates"  # base.html: the inbox look
+INTENT_TITLES = {
+    "order_status": "Bestellstatus", "request_human": "Möchte einen Menschen",
+    "complaint": "Beschwerde", "greet": "Begrüßung", "goodbye": "Verabschiedung",
+    "thanks": "Dank", "out_of_scope": "Nicht unser Thema", "affirm": "Ja", "deny": "Nein",
+}
+
+
+def _titles(project: Project) -> Dict[str, str]:
+    """Readable names of labels: FAQ topics by their ask-back button title (topics.yml)."""
+    titles = dict(INTENT_TITLES)
+    try:
+        topics = yaml.safe_load(project.topics.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        topics = {}
+    for topic, entry in topics.items() if isinstance(topics, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("title"), str):
+            titles[f"faq/{topic}"] = entry["title"]
+    return titles
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+        loader=jinja2.FileSystemLoader([str(TEMPLATES), str(INBOX_TEMPLATES)]), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
 
@@ -54,8 +76,11 @@ def _page_data(settings: Settings, groups: List[Group], page: int) -> Dict[str, 
     groups = without_labelled(groups, settings.support_db_url)
     pages = max(1, math.ceil(len(groups) / PAGE_SIZE))
     page = min(max(page, 1), pages)
-    data = load_training_data(Project(settings.root))
-    labels = sorted(set(data.labels()))
+    project = Project(settings.root)
+    data = load_training_data(project)
+    titles = _titles(project)
+    labels = sorted(({"value": label, "title": titles.get(label, label)}
+                     for label in set(data.labels())), key=lambda item: item["title"].lower())
     shown = []
     for group in groups[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
         guess, confidence = group.guess
@@ -65,13 +90,14 @@ def _page_data(settings: Settings, groups: List[Group], page: int) -> Dict[str, 
             "count": group.count,
             "reasons": [REASON_LABELS[r] for r in group.reasons],
             "guess": guess,
+            "guess_title": titles.get(guess, guess),
             "confidence": f"{confidence:.0%}",
             "others": list(dict.fromkeys(m.text for m in group.messages)),
             "context": group.messages[0].context[-4:],
             "replies": group.agent_replies[:3],
         })
     return {"groups": shown, "labels": labels, "answers": _answer_rows(settings),
-            "page": page, "pages": pages, "total": len(groups)}
+            "page_no": page, "pages": pages, "total": len(groups)}
 
 
 def _answer_rows(settings: Settings) -> List[Dict[str, Any]]:
@@ -124,7 +150,7 @@ async def trainer_page(request: web.Request) -> web.Response:
     groups = snapshot.groups if snapshot else []
     data = await asyncio.to_thread(_page_data, settings, groups, page)
     html = _environment().get_template("trainer.html").render(
-        csrf=agent.csrf_token, notice=request.query.get("ok", ""),
+        csrf=agent.csrf_token, me=agent, page="trainer", notice=request.query.get("ok", ""),
         error=request.query.get("error", ""), ready=snapshot is not None,
         computing=computing,
         as_of=time.strftime("%H:%M:%S", time.localtime(snapshot.computed_at)) if snapshot else "",

@@ -71,6 +71,11 @@ async def test_trainer_page_lists_masked_messages_and_labels_them(
         assert "Was Paula nicht verstanden hat" in page
         assert "mein paket BP-000000 hängt seit tagen fest" in page
         assert "734019" not in page
+        # The inbox look and navigation, topic titles from actions/topics.yml.
+        assert 'class="rail"' in page and 'href="/inbox/trainer" class="rail-link active"' in page
+        assert "Paulas Vermutung: <strong>Lieferzeit</strong>" in page
+        assert '<option value="faq/shipping_costs">Versandkosten (faq/shipping_costs)</option>' \
+            in page
         group = re.search(r'name="group" value="([0-9a-f]+)"', page)
         assert group
         form = {"group": group.group(1), "decision": "label", "label": "order_status"}
