@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbox import _service as service
 from bot.inbox._auth import SESSION_COOKIE, lookup_session
+from bot.inbox._botstats import PERIODS, bot_figures
 from bot.inbox._broker import Outcome
 from bot.inbox._charts import simple, stacked
 from bot.inbox._contact import best_order, contact_of, order_lookups
@@ -24,6 +25,8 @@ from bot.inbox._stats import channel_group, overview
 from bot.inbox._transcript import INBOX_META, REASON_LABELS, Item, build_transcript
 from bot.models import Handoff
 from bot.privacy import pseudo
+from bot.trainer._project import Project
+from bot.trainer._web import label_titles
 
 logger = logging.getLogger(__name__)
 
@@ -502,9 +505,19 @@ async def canned_delete(request: web.Request) -> web.StreamResponse:
 async def dashboard(request: web.Request) -> web.StreamResponse:
     inbox = inbox_of(request)
     now = inbox.clock()
+    period = request.query.get("days", "14")
+    if period not in PERIODS:
+        period = "14"
+    span = PERIODS[period]
     data = await inbox.db().run(
-        lambda session: overview(session, now, inbox.settings.timezone, days=14)
+        lambda session: overview(session, now, inbox.settings.timezone, days=span)
     )
+    settings = inbox.settings
+    naive_now = now.replace(tzinfo=None) if now.tzinfo else now
+    bot = await asyncio.to_thread(
+        bot_figures, settings.tracker_db_url, settings.support_db_url,
+        naive_now - timedelta(days=span), naive_now + timedelta(seconds=1))
+    titles = await asyncio.to_thread(label_titles, Project(settings.root))
     days = [f"{d.day:%d.%m.}" for d in data.days]
     charts = {
         "reasons": stacked(
@@ -526,7 +539,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     }
     return html(
         render(inbox.templates, "dashboard.html", me=agent_of(request), data=data, charts=charts,
-               page="dashboard", reason_labels=REASON_LABELS, channel_labels=CHANNEL_LABELS)
+               page="dashboard", reason_labels=REASON_LABELS, channel_labels=CHANNEL_LABELS,
+               bot=bot, titles=titles, period=period, periods=list(PERIODS))
     )
 
 

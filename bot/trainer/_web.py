@@ -41,7 +41,7 @@ INTENT_TITLES = {
 }
 
 
-def _titles(project: Project) -> Dict[str, str]:
+def label_titles(project: Project) -> Dict[str, str]:
     """Readable names of labels: FAQ topics by their ask-back button title (topics.yml)."""
     titles = dict(INTENT_TITLES)
     try:
@@ -78,7 +78,7 @@ def _page_data(settings: Settings, groups: List[Group], page: int) -> Dict[str, 
     page = min(max(page, 1), pages)
     project = Project(settings.root)
     data = load_training_data(project)
-    titles = _titles(project)
+    titles = label_titles(project)
     labels = sorted(({"value": label, "title": titles.get(label, label)}
                      for label in set(data.labels())), key=lambda item: item["title"].lower())
     shown = []
