@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.database import make_engine, session_factory
-from bot.inbox import _login, _media, _views, _webchat
+from bot.inbox import _accounts, _login, _media, _views, _webchat
 from bot.inbox._broker import SqlBrokerReader, run_consumer
 from bot.inbox._context import INBOX_KEY, Inbox
 from bot.inbox._hub import Hub
@@ -134,6 +134,7 @@ def create_app(
     app.cleanup_ctx.append(workers)
     app.on_shutdown.append(end_streams)  # type: ignore[arg-type]
     _views.add_routes(app)
+    _accounts.add_routes(app)  # /inbox/agents: admins only
     app.router.add_get("/inbox/api/media", _media.media)
     app.router.add_get("/login", _login.login_form)
     app.router.add_post("/login", _login.login)

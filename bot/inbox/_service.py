@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import BotError
@@ -29,6 +29,9 @@ from channels._store import FAILED_STATUSES
 ACTIVE_STATUSES = ("open", "assigned", "snoozed")
 MAX_TEXT = 4000
 QUEUE_FILTERS = ("all", "mine", "unassigned")
+CHANNEL_FILTERS = ("telegram", "whatsapp", "web")
+REASON_SEPARATOR = "\n"  # between an event's detail and the agent's reason
+MAX_REASON = 200
 STATUS_FILTERS = ("active", "open", "assigned", "snoozed", "resolved", "any")
 
 
@@ -145,13 +148,30 @@ class QueueEntry:
     assignee: Optional[str]
 
 
+def channel_condition(group: str) -> Any:
+    """SQL condition for a channel group as :func:`bot.inbox._stats.channel_group` names them."""
+    lowered = func.lower(Handoff.channel)
+    if group == "telegram":
+        return lowered.like("%telegram%")
+    if group == "whatsapp":
+        return or_(lowered.like("%whatsapp%"), lowered.like("%twilio%"))
+    return lowered.in_(("rest", "web", "webchat", "socketio"))
+
+
 def list_queue(
-    session: Session, agent: Agent, who: str = "all", status: str = "active", limit: int = 200
+    session: Session, agent: Agent, who: str = "all", status: str = "active", limit: int = 200,
+    channel: str = "", reason: str = "",
 ) -> List[QueueEntry]:
-    """Handoffs for the queue column, the longest-waiting first (resolved: newest first)."""
+    """Handoffs for the queue column: waiting (unassigned, open) ones on top, the longest-waiting
+    first, then the work in progress the same way (resolved: newest first). ``channel`` is a
+    group of :data:`CHANNEL_FILTERS`, ``reason`` a handoff reason (both optional)."""
     query = select(Handoff, HandoffState).outerjoin(
         HandoffState, HandoffState.handoff_id == Handoff.id
     )
+    if channel in CHANNEL_FILTERS:
+        query = query.where(channel_condition(channel))
+    if reason:
+        query = query.where(Handoff.reason == reason[:64])
     if status == "active":
         query = query.where(Handoff.status.in_(ACTIVE_STATUSES))
     elif status in ("open", "assigned", "snoozed", "resolved"):
@@ -164,7 +184,8 @@ def list_queue(
     if status == "resolved":
         query = query.order_by(Handoff.resolved_at.desc())
     else:
-        query = query.order_by(waiting_since.asc(), Handoff.id.asc())
+        waiting_first = case((Handoff.status == "open", 0), else_=1)
+        query = query.order_by(waiting_first, waiting_since.asc(), Handoff.id.asc())
     names = agent_names(session)
     return [
         QueueEntry(handoff, state, names.get(handoff.assigned_to) if handoff.assigned_to else None)
@@ -202,10 +223,17 @@ def claim(session: Session, handoff_id: int, agent: Agent, now: datetime) -> Han
     return handoff
 
 
+def with_reason(detail: str, reason: str) -> str:
+    """An event's detail with the agent's optional reason (split again by the transcript)."""
+    return f"{detail}{REASON_SEPARATOR}{reason}" if reason else detail
+
+
 def transfer(
-    session: Session, handoff_id: int, agent: Agent, target_id: Optional[int], now: datetime
+    session: Session, handoff_id: int, agent: Agent, target_id: Optional[int], now: datetime,
+    reason: str = "",
 ) -> Handoff:
-    """Give the conversation to another agent, or back to the queue (``target_id`` None)."""
+    """Give the conversation to another agent, or back to the queue (``target_id`` None);
+    ``reason`` (optional, already cleaned) is recorded on the event."""
     handoff = get_handoff(session, handoff_id)
     _require_handler(session, handoff, agent)
     state = ensure_state(session, handoff)
@@ -223,7 +251,8 @@ def transfer(
         state.waiting_since = now
         state.waiting_notice_at = None
         state.snoozed_until = None
-        _event(session, handoff, "transferred", now, agent=agent, detail="queue")
+        _event(session, handoff, "transferred", now, agent=agent,
+               detail=with_reason("queue", reason))
         return handoff
     target = session.get(Agent, target_id)
     if target is None or not target.active:
@@ -246,12 +275,14 @@ def transfer(
     session.refresh(handoff)
     state.snoozed_until = None
     state.unread = 0
-    _event(session, handoff, "transferred", now, agent=agent, target=target)
+    _event(session, handoff, "transferred", now, agent=agent, target=target,
+           detail=with_reason("", reason) or None)
     return handoff
 
 
 def snooze(
-    session: Session, handoff_id: int, agent: Agent, until: datetime, now: datetime, label: str
+    session: Session, handoff_id: int, agent: Agent, until: datetime, now: datetime, label: str,
+    reason: str = "",
 ) -> Handoff:
     handoff = get_handoff(session, handoff_id)
     _require_handler(session, handoff, agent)
@@ -259,7 +290,7 @@ def snooze(
         raise InvalidInputError("Der Zeitpunkt liegt in der Vergangenheit.")
     handoff.status = "snoozed"
     ensure_state(session, handoff).snoozed_until = until
-    _event(session, handoff, "snoozed", now, agent=agent, detail=label)
+    _event(session, handoff, "snoozed", now, agent=agent, detail=with_reason(label, reason))
     return handoff
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 from urllib.parse import urlencode
 
-from bot.inbox._service import ConversationRecords
+from bot.inbox._service import REASON_SEPARATOR, ConversationRecords
 
 # Metadata key on bot events the inbox appends (agent replies, waiting notice, CSAT question).
 INBOX_META = "inbox"
@@ -186,6 +186,12 @@ def event_key(event: Dict[str, Any]) -> str:
 
 
 def _status_text(kind: str, actor: str, target: str, detail: str) -> str:
+    detail, _, why = detail.partition(REASON_SEPARATOR)
+    text = _status_base(kind, actor, target, detail)
+    return f"{text} – Grund: {why}" if why else text
+
+
+def _status_base(kind: str, actor: str, target: str, detail: str) -> str:
     if kind == "created":
         return f"Übergabe: {REASON_LABELS.get(detail, detail)}"
     if kind == "claimed":

@@ -13,16 +13,20 @@ from sqlalchemy.orm import Session
 
 from bot.inbox import _service as service
 from bot.inbox._auth import SESSION_COOKIE, lookup_session
+from bot.inbox._botstats import PERIODS, bot_figures
 from bot.inbox._broker import Outcome
 from bot.inbox._charts import simple, stacked
+from bot.inbox._contact import best_order, contact_of, order_lookups
 from bot.inbox._context import Inbox, agent_of, inbox_of
 from bot.inbox._models import CustomerMessage
 from bot.inbox._rasa import RasaRequestError, RasaUnavailableError
 from bot.inbox._render import CHANNEL_LABELS, render
-from bot.inbox._stats import overview
+from bot.inbox._stats import channel_group, overview
 from bot.inbox._transcript import INBOX_META, REASON_LABELS, Item, build_transcript
 from bot.models import Handoff
 from bot.privacy import pseudo
+from bot.trainer._project import Project
+from bot.trainer._web import label_titles
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +84,8 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
             me=agent_of(request),
             page="inbox",
             selected=int(selected) if selected and selected.isdigit() else None,
+            channels=CHANNEL_LABELS,
+            reasons=REASON_LABELS,
         )
     )
 
@@ -96,14 +102,21 @@ async def queue_fragment(request: web.Request) -> web.StreamResponse:
     if status not in service.STATUS_FILTERS:
         status = "active"
     agent = logged.as_agent()
+    channel = request.query.get("channel", "")
+    reason = request.query.get("reason", "")
+    if reason not in REASON_LABELS:
+        reason = ""
 
     def load(session: Session) -> Dict[str, Any]:
-        entries = service.list_queue(session, agent, who, status)
+        entries = service.list_queue(session, agent, who, status, channel=channel,
+                                     reason=reason)
         counts = {
             key: len(service.list_queue(session, agent, key, "active", limit=1000))
             for key in service.QUEUE_FILTERS
         }
-        return {"entries": entries, "counts": counts}
+        waiting = service.list_queue(session, agent, "unassigned", "open", limit=1000)
+        return {"entries": entries, "counts": counts, "waiting": len(waiting),
+                "newest": max((e.handoff.id for e in waiting), default=0)}
 
     data = await inbox.db().run(load)
     selected = request.query.get("selected", "")
@@ -115,7 +128,8 @@ async def queue_fragment(request: web.Request) -> web.StreamResponse:
         me=logged,
         status=status,
     )
-    return web.json_response({"html": fragment, "counts": data["counts"]})
+    return web.json_response({"html": fragment, "counts": data["counts"],
+                              "waiting": data["waiting"], "newest": data["newest"]})
 
 
 # --- conversation ------------------------------------------------------------------------
@@ -175,8 +189,13 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
             for message in waiting
         ]
     items = build_transcript(events, records)
-    order_number = handoff.order_number or slots.get("order_number")
+    lookups = order_lookups(events)
+    order_number = best_order(lookups, handoff.order_number, slots.get("order_number"))
     order = await asyncio.to_thread(_order_info, inbox, order_number)
+    if order is not None:
+        order["confirmed"] = any(o.confirmed and o.number == order_number for o in lookups)
+    contact = contact_of(events, channel_group(handoff.channel), handoff.sender_id)
+    ratings = [e.rating for e in records.earlier if e.rating]
     can_handle = handoff.status != "resolved" and (
         handoff.assigned_to == agent.id or agent.is_admin
     )
@@ -192,6 +211,10 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         can_handle=can_handle,
         agents=[a for a in agents if a.id != handoff.assigned_to],
         order=order,
+        other_orders=[o for o in lookups if o.number != order_number],
+        contact=contact,
+        first_handoff=min([e.created_at for e in records.earlier] + [handoff.created_at]),
+        average_rating=(sum(ratings) / len(ratings)) if ratings else None,
         tracker_error=tracker_error,
         earlier=records.earlier,
         snooze_options=[(key, label) for key, (label, _) in SNOOZE_OPTIONS.items()],
@@ -302,6 +325,20 @@ async def add_note(request: web.Request) -> web.StreamResponse:
     return await _act(request, work)
 
 
+def _reason(body: Dict[str, Any]) -> str:
+    """The optional reason of a transfer or snooze: text only, one line, at most 200 chars."""
+    raw = body.get("reason")
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise service.InvalidInputError("Ungültiger Grund.")
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in raw).split())
+    if len(cleaned) > service.MAX_REASON:
+        raise service.InvalidInputError(
+            f"Der Grund ist zu lang (höchstens {service.MAX_REASON} Zeichen).")
+    return cleaned
+
+
 async def transfer(request: web.Request) -> web.StreamResponse:
     inbox, agent = inbox_of(request), agent_of(request).as_agent()
     handoff_id = _handoff_id(request)
@@ -318,8 +355,9 @@ async def transfer(request: web.Request) -> web.StreamResponse:
             except (TypeError, ValueError):
                 raise service.InvalidInputError("Ungültige Auswahl.") from None
         now = inbox.clock()
+        why = _reason(body)
         await inbox.db().run(
-            lambda session: service.transfer(session, handoff_id, agent, target, now)
+            lambda session: service.transfer(session, handoff_id, agent, target, now, why)
         )
         return None
 
@@ -347,8 +385,9 @@ async def snooze(request: web.Request) -> web.StreamResponse:
         body = await _json_body(request)
         now = inbox.clock()
         until, label = snooze_until(inbox, str(body.get("option") or ""), now)
+        why = _reason(body)
         await inbox.db().run(
-            lambda session: service.snooze(session, handoff_id, agent, until, now, label)
+            lambda session: service.snooze(session, handoff_id, agent, until, now, label, why)
         )
         return None
 
@@ -466,9 +505,19 @@ async def canned_delete(request: web.Request) -> web.StreamResponse:
 async def dashboard(request: web.Request) -> web.StreamResponse:
     inbox = inbox_of(request)
     now = inbox.clock()
+    period = request.query.get("days", "14")
+    if period not in PERIODS:
+        period = "14"
+    span = PERIODS[period]
     data = await inbox.db().run(
-        lambda session: overview(session, now, inbox.settings.timezone, days=14)
+        lambda session: overview(session, now, inbox.settings.timezone, days=span)
     )
+    settings = inbox.settings
+    naive_now = now.replace(tzinfo=None) if now.tzinfo else now
+    bot = await asyncio.to_thread(
+        bot_figures, settings.tracker_db_url, settings.support_db_url,
+        naive_now - timedelta(days=span), naive_now + timedelta(seconds=1))
+    titles = await asyncio.to_thread(label_titles, Project(settings.root))
     days = [f"{d.day:%d.%m.}" for d in data.days]
     charts = {
         "reasons": stacked(
@@ -490,7 +539,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     }
     return html(
         render(inbox.templates, "dashboard.html", me=agent_of(request), data=data, charts=charts,
-               page="dashboard", reason_labels=REASON_LABELS, channel_labels=CHANNEL_LABELS)
+               page="dashboard", reason_labels=REASON_LABELS, channel_labels=CHANNEL_LABELS,
+               bot=bot, titles=titles, period=period, periods=list(PERIODS))
     )
 
 

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import inspect, text
 
@@ -206,7 +206,11 @@ def group_messages(messages: Sequence[Missed], threshold: float = GROUP_SIMILARI
     clusters: List[Tuple[Any, List[Missed]]] = []
     for message in messages:
         grams = shingles(message.text)
+        size = len(grams)
         for centre, members in clusters:
+            # Jaccard >= t needs the smaller set to be at least t times the larger one.
+            if min(size, len(centre)) < threshold * max(size, len(centre)):
+                continue
             if jaccard(centre, grams) >= threshold:
                 members.append(message)
                 break
@@ -242,6 +246,9 @@ class ReviewQueue:
                 group.agent_replies.extend(replies.get(sender, []))
         return groups
 
+    def _resolve(self, group: Union[str, Group]) -> Group:
+        return group if isinstance(group, Group) else self.find(group)
+
     def find(self, group_id: str) -> Group:
         for group in self.groups():
             if group.id == group_id:
@@ -260,33 +267,34 @@ class ReviewQueue:
     def _texts(self, group: Group) -> List[str]:
         return list(dict.fromkeys(m.text for m in group.messages))
 
-    def label(self, group_id: str, label: str, by: str = "") -> EditResult:
-        """Add the group's (masked) messages as examples of an existing intent or topic."""
-        group = self.find(group_id)
+    def label(self, group_id: Union[str, Group], label: str, by: str = "") -> EditResult:
+        """Add the group's (masked) messages as examples of an existing intent or topic (a
+        ``Group`` from a snapshot is used as it is, an id is looked up in the current queue)."""
+        group = self._resolve(group_id)
         result = add_examples(self.project, label, self._texts(group))
         decision = "out_of_scope" if label == OUT_OF_SCOPE else "example"
         self._record(group, decision, label, by, result)
         return result
 
-    def new_faq(self, group_id: str, topic: str, answer: str, by: str = "",
+    def new_faq(self, group_id: Union[str, Group], topic: str, answer: str, by: str = "",
                 question: Optional[str] = None, title: Optional[str] = None) -> EditResult:
-        group = self.find(group_id)
+        group = self._resolve(group_id)
         result = add_faq(self.project, topic, answer, self._texts(group),
                          question=question, title=title)
         self._record(group, "new", f"faq/{topic}", by, result)
         return result
 
-    def new_intent(self, group_id: str, name: str, answer: Optional[str] = None,
+    def new_intent(self, group_id: Union[str, Group], name: str, answer: Optional[str] = None,
                    handoff: bool = False, by: str = "") -> EditResult:
-        group = self.find(group_id)
+        group = self._resolve(group_id)
         result = add_intent(self.project, name, self._texts(group), answer=answer,
                             handoff=handoff)
         self._record(group, "new", name, by, result)
         return result
 
-    def ignore(self, group_id: str, by: str = "") -> None:
+    def ignore(self, group_id: Union[str, Group], by: str = "") -> None:
         """Not useful as training data (noise, test messages): drop it from the queue."""
-        self._record(self.find(group_id), "ignore", None, by, None)
+        self._record(self._resolve(group_id), "ignore", None, by, None)
 
     def close(self) -> None:
         self.labels.close()

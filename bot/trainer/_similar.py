@@ -26,7 +26,8 @@ def shingles(text: str) -> FrozenSet[str]:
 def jaccard(a: FrozenSet[str], b: FrozenSet[str]) -> float:
     if not a or not b:
         return 1.0 if a == b else 0.0
-    return len(a & b) / len(a | b)
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
 
 
 def near_pairs(

@@ -7,10 +7,13 @@ CSRF token on POSTs; these handlers refuse to run without that login as well."""
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import jinja2
+import yaml
 from aiohttp import web
 from yarl import URL
 
@@ -18,18 +21,42 @@ from bot.answers import AnswerStore, answer_table, edit_answer, undo_answer
 from bot.errors import BotError
 from bot.settings import Settings
 from bot.trainer._project import ID_PATTERN, Project, load_training_data
-from bot.trainer._review import REASON_LABELS, ReviewQueue
+from bot.trainer._review import REASON_LABELS, Group, ReviewQueue
+from bot.trainer._snapshot import ReviewSnapshots, without_labelled
 
 TEMPLATES = Path(__file__).with_name("templates")
 SETTINGS_KEY = web.AppKey("trainer_settings", Settings)
+SNAPSHOTS_KEY = web.AppKey("trainer_snapshots", ReviewSnapshots)
 _AGENT_KEY = "inbox.agent"  # bot.inbox._context.AGENT_REQUEST_KEY, set by the inbox's guard
-MAX_GROUPS = 50
+PAGE_SIZE = 20
+WAIT_SECONDS = 1.5  # then the page shows the last snapshot (or "wird berechnet") at once
 _REPORT_FILES = {"confidence.png", "sweep.png", "summary.md"}
+
+
+INBOX_TEMPLATES = Path(__file__).parents[1] / "inbox" / "templates"  # base.html: the inbox look
+INTENT_TITLES = {
+    "order_status": "Bestellstatus", "request_human": "Möchte einen Menschen",
+    "complaint": "Beschwerde", "greet": "Begrüßung", "goodbye": "Verabschiedung",
+    "thanks": "Dank", "out_of_scope": "Nicht unser Thema", "affirm": "Ja", "deny": "Nein",
+}
+
+
+def label_titles(project: Project) -> Dict[str, str]:
+    """Readable names of labels: FAQ topics by their ask-back button title (topics.yml)."""
+    titles = dict(INTENT_TITLES)
+    try:
+        topics = yaml.safe_load(project.topics.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        topics = {}
+    for topic, entry in topics.items() if isinstance(topics, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("title"), str):
+            titles[f"faq/{topic}"] = entry["title"]
+    return titles
 
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+        loader=jinja2.FileSystemLoader([str(TEMPLATES), str(INBOX_TEMPLATES)]), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
 
@@ -45,16 +72,17 @@ def _queue(settings: Settings) -> ReviewQueue:
     return ReviewQueue(Project(settings.root), settings.tracker_db_url, settings.support_db_url)
 
 
-def _page_data(settings: Settings) -> Dict[str, Any]:
-    queue = _queue(settings)
-    try:
-        groups = queue.groups()[:MAX_GROUPS]
-    finally:
-        queue.close()
-    data = load_training_data(Project(settings.root))
-    labels = sorted(set(data.labels()))
+def _page_data(settings: Settings, groups: List[Group], page: int) -> Dict[str, Any]:
+    groups = without_labelled(groups, settings.support_db_url)
+    pages = max(1, math.ceil(len(groups) / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    project = Project(settings.root)
+    data = load_training_data(project)
+    titles = label_titles(project)
+    labels = sorted(({"value": label, "title": titles.get(label, label)}
+                     for label in set(data.labels())), key=lambda item: item["title"].lower())
     shown = []
-    for group in groups:
+    for group in groups[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
         guess, confidence = group.guess
         shown.append({
             "id": group.id,
@@ -62,12 +90,14 @@ def _page_data(settings: Settings) -> Dict[str, Any]:
             "count": group.count,
             "reasons": [REASON_LABELS[r] for r in group.reasons],
             "guess": guess,
+            "guess_title": titles.get(guess, guess),
             "confidence": f"{confidence:.0%}",
             "others": list(dict.fromkeys(m.text for m in group.messages)),
             "context": group.messages[0].context[-4:],
             "replies": group.agent_replies[:3],
         })
-    return {"groups": shown, "labels": labels, "answers": _answer_rows(settings)}
+    return {"groups": shown, "labels": labels, "answers": _answer_rows(settings),
+            "page_no": page, "pages": pages, "total": len(groups)}
 
 
 def _answer_rows(settings: Settings) -> List[Dict[str, Any]]:
@@ -112,16 +142,32 @@ def _when(moment: Any) -> str:
 async def trainer_page(request: web.Request) -> web.Response:
     agent = _agent(request)
     settings = request.app[SETTINGS_KEY]
-    data = await asyncio.to_thread(_page_data, settings)
+    try:
+        page = int(request.query.get("page", "1"))
+    except ValueError:
+        page = 1
+    snapshot, computing = await _snapshots(request.app).get(WAIT_SECONDS)
+    groups = snapshot.groups if snapshot else []
+    data = await asyncio.to_thread(_page_data, settings, groups, page)
     html = _environment().get_template("trainer.html").render(
-        csrf=agent.csrf_token, notice=request.query.get("ok", ""),
-        error=request.query.get("error", ""), **data,
+        csrf=agent.csrf_token, me=agent, page="trainer", notice=request.query.get("ok", ""),
+        error=request.query.get("error", ""), ready=snapshot is not None,
+        computing=computing,
+        as_of=time.strftime("%H:%M:%S", time.localtime(snapshot.computed_at)) if snapshot else "",
+        **data,
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
-def _apply(settings: Settings, form: Dict[str, str], by: str) -> str:
-    group, decision = form.get("group", ""), form.get("decision", "")
+def _snapshots(app: web.Application) -> ReviewSnapshots:
+    return app[SNAPSHOTS_KEY]
+
+
+def _apply(settings: Settings, form: Dict[str, str], by: str,
+           known: Optional[Group] = None) -> str:
+    """Apply a decision to the group as shown (from the snapshot; looked up only if unknown)."""
+    decision = form.get("decision", "")
+    group: Any = known or form.get("group", "")
     queue = _queue(settings)
     try:
         if decision == "ignore":
@@ -150,7 +196,11 @@ async def label(request: web.Request) -> web.StreamResponse:
     posted = await request.post()
     form = {key: str(value) for key, value in posted.items() if isinstance(value, str)}
     try:
-        notice: Optional[str] = await asyncio.to_thread(_apply, settings, form, agent.name)
+        known = _snapshots(request.app).find(form.get("group", ""))
+        if known is None:
+            raise BotError("Die Gruppe ist nicht mehr offen – bitte Seite neu laden.")
+        notice: Optional[str] = await asyncio.to_thread(_apply, settings, form, agent.name,
+                                                        known)
         target = URL("/inbox/trainer").with_query(ok=notice or "")
     except BotError as error:
         # Trainer-facing: say it in German, keep the detail (it names the conflicting example).
@@ -211,7 +261,15 @@ async def _to_report(request: web.Request) -> web.StreamResponse:
 
 def add_trainer_routes(app: web.Application, settings: Settings) -> List[web.AbstractRoute]:
     """Add the trainer page (``/inbox/trainer``) and the report to the inbox app."""
+    had_snapshots = SNAPSHOTS_KEY in app
     app[SETTINGS_KEY] = settings
+    app[SNAPSHOTS_KEY] = ReviewSnapshots(settings.root, settings.tracker_db_url,
+                                         settings.support_db_url)
+    if not had_snapshots:
+        async def stop_worker(app: web.Application) -> None:
+            app[SNAPSHOTS_KEY].close()
+
+        app.on_cleanup.append(stop_worker)  # type: ignore[arg-type]
     return [
         app.router.add_get("/inbox/trainer", trainer_page),
         app.router.add_post("/inbox/trainer/label", label),

@@ -177,3 +177,38 @@ def test_parse_rating() -> None:
     assert [parse_rating(v) for v in (4, "5", "eine 3", "vier Sterne", "ich gebe 2 von 5")] == [
         4, 5, 3, 4, 2]
     assert parse_rating("keine Ahnung") is None and parse_rating(7) is None
+
+
+@run_async
+async def test_transfer_and_snooze_record_the_optional_reason(tmp_path: Path) -> None:
+    from bot.inbox._models import HandoffEvent
+
+    h = await start_harness(tmp_path)
+    try:
+        add_agent(h.store, "anna")
+        ben = add_agent(h.store, "ben")
+        client = await h.client()
+        csrf = await login(client, "anna")
+        handoff_id = escalate(h.rasa, h.store, "tg-9", "Rechnung falsch")
+        await h.consume()
+        base = f"/inbox/api/conversations/{handoff_id}"
+        assert (await post_json(client, f"{base}/claim", csrf)).status == 200
+        snoozed = await post_json(client, f"{base}/snooze", csrf,
+                                  {"option": "1h", "reason": "Warte auf\x00 Buchhaltung"})
+        assert snoozed.status == 200, await snoozed.text()
+        assert (await post_json(client, f"{base}/reopen", csrf)).status == 200
+        too_long = await post_json(client, f"{base}/transfer", csrf,
+                                   {"agent_id": ben, "reason": "x" * 201})
+        assert too_long.status == 400
+        moved = await post_json(client, f"{base}/transfer", csrf,
+                                {"agent_id": ben, "reason": "Ben kennt den Fall"})
+        assert moved.status == 200, await moved.text()
+        details = h.store.call(lambda s: [e.detail for e in s.query(HandoffEvent).filter_by(
+            handoff_id=handoff_id).order_by(HandoffEvent.id)])
+        assert any(d and d.endswith("\nWarte auf Buchhaltung") for d in details)
+        assert "\nBen kennt den Fall" in details
+        view = await (await client.get(base)).json()
+        assert "an ben weitergegeben – Grund: Ben kennt den Fall" in view["html"]
+        assert "Grund: Warte auf Buchhaltung" in view["html"]
+    finally:
+        await h.close()

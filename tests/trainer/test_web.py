@@ -3,24 +3,41 @@ the browser writes masked training data, FAQ answers are edited live and undone.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
+import os
+import random
 import re
 import shutil
+import time
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, Event
 
 from bot.answers import AnswerStore
 from bot.inbox import create_app
 from bot.inbox._context import INBOX_KEY
 from bot.settings import PROJECT_ROOT
 from bot.trainer import Project, load_training_data
-from bot.trainer._web import add_trainer_routes
+from bot.trainer._web import SNAPSHOTS_KEY, add_trainer_routes
 from tests.inbox._support import add_agent, login, make_settings, run_async
 from tests.trainer.test_review import user, write_conversations
+
+COMPUTING = "werden gerade gruppiert"
+
+
+async def ready_page(client: TestClient, path: str = "/inbox/trainer") -> str:
+    """The trainer page once the review queue is grouped (bounded: 120 tries of 0.5 s)."""
+    for _ in range(120):
+        page = await (await client.get(path)).text()
+        if COMPUTING not in page:
+            return page
+        await asyncio.sleep(0.5)
+    raise AssertionError("the review queue was not grouped within a minute")
 
 
 @pytest.fixture()
@@ -50,10 +67,15 @@ async def test_trainer_page_lists_masked_messages_and_labels_them(
         assert anonymous.status == 302 and anonymous.headers["Location"] == "/login"
         add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
         csrf = await login(client, "mia")
-        page = await (await client.get("/inbox/trainer")).text()
+        page = await ready_page(client)
         assert "Was Paula nicht verstanden hat" in page
         assert "mein paket BP-000000 hängt seit tagen fest" in page
         assert "734019" not in page
+        # The inbox look and navigation, topic titles from actions/topics.yml.
+        assert 'class="rail"' in page and 'href="/inbox/trainer" class="rail-link active"' in page
+        assert "Paulas Vermutung: <strong>Lieferzeit</strong>" in page
+        assert '<option value="faq/shipping_costs">Versandkosten (faq/shipping_costs)</option>' \
+            in page
         group = re.search(r'name="group" value="([0-9a-f]+)"', page)
         assert group
         form = {"group": group.group(1), "decision": "label", "label": "order_status"}
@@ -95,7 +117,7 @@ async def test_trainer_page_edits_a_faq_answer_live_and_undoes_it(
         assert anonymous.status == 401
         add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
         csrf = await login(client, "mia")
-        page = html.unescape(await (await client.get("/inbox/trainer")).text())
+        page = html.unescape(await ready_page(client))
         assert 'id="a-shipping_costs"' in page
         assert "shipping_costs</strong> – aus domain.yml" in page
         forged = await client.post("/inbox/trainer/answer", data=form, allow_redirects=False)
@@ -129,5 +151,86 @@ async def test_trainer_page_edits_a_faq_answer_live_and_undoes_it(
         assert store.live("shipping_costs") is None
     finally:
         store.close()
+        await client.close()
+        await server.close()
+
+
+WORDS = ("paket lieferung rechnung farbe größe rucksack zelt schlafsack wandern schuhe retoure "
+         "gutschein konto passwort adresse umtausch kaputt nass teuer billig warum wann wo wie "
+         "jacke hose handschuhe mütze socken stirnlampe kocher isomatte").split()
+
+
+@pytest.fixture()
+def busy_var(tmp_path: Path) -> Path:
+    """1,000 messages the bot did not understand (100 customers × 10), via Rasa's tracker store."""
+    folder = tmp_path / "var"
+    folder.mkdir()
+    rng = random.Random(7)
+    conversations: Dict[str, List[Event]] = {}
+    for sender in range(100):
+        events: List[Event] = []
+        for turn in range(10):
+            words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12)))
+            events += [user(f"{words} {sender}-{turn}"), ActionExecuted("action_handle_fallback")]
+        conversations[f"kunde{sender}"] = events
+    write_conversations(folder / "tracker.db", conversations)
+    return folder
+
+
+@run_async
+async def test_trainer_page_with_1000_missed_messages_is_paginated_and_chat_keeps_answering(
+    project: Project, busy_var: Path
+) -> None:
+    folder = busy_var
+    settings = make_settings(folder)
+    app = create_app(settings, background=False)
+    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
+        csrf = await login(client, "mia")
+        started = time.monotonic()
+        first = asyncio.ensure_future(client.get("/inbox/trainer"))
+        snapshots = app[SNAPSHOTS_KEY]
+        for _ in range(200):  # until the grouping has started in the worker
+            if snapshots.busy:
+                break
+            await asyncio.sleep(0.05)
+        assert snapshots.busy
+        chat = await client.get("/chat")
+        chat_seconds = time.monotonic() - started
+        assert chat.status == 200 and "<html" in (await chat.text()).lower()
+        assert snapshots.busy, "the customer's /chat must answer while the queue is grouped"
+        first_page = await (await first).text()
+        first_seconds = time.monotonic() - started
+        page = await ready_page(client)
+        ready_seconds = time.monotonic() - started
+        snapshot = snapshots.latest
+        assert snapshot is not None and snapshot.worker_pid != os.getpid()
+        reload_started = time.monotonic()
+        page = await ready_page(client)
+        reload_seconds = time.monotonic() - reload_started
+        print(f"\n/chat {chat_seconds:.2f}s, first response {first_seconds:.2f}s "
+              f"({'computing' if COMPUTING in first_page else 'ready'}), grouped in "
+              f"{snapshot.seconds:.2f}s (ready after {ready_seconds:.2f}s), "
+              f"reload {reload_seconds:.2f}s, {len(snapshot.groups)} groups")
+        pages = re.search(r"Seite 1 von (\d+)", page)
+        assert pages and int(pages.group(1)) >= 20
+        assert page.count('class="review-group"') == 20
+        second = await (await client.get("/inbox/trainer?page=2")).text()
+        assert "Seite 2 von" in second and second.count('class="review-group"') == 20
+        group = re.search(r'name="group" value="([0-9a-f]+)"', second)
+        text = re.search(r"<h2>„(.*?)“", second)
+        assert group and text
+        done = await client.post("/inbox/trainer/label", data={
+            "group": group.group(1), "decision": "ignore", "csrf_token": csrf})
+        assert "Verworfen." in await done.text()
+        remaining = [await (await client.get(f"/inbox/trainer?page={n}")).text()
+                     for n in range(1, int(pages.group(1)) + 1)]
+        assert not any(f'value="{group.group(1)}"' in p for p in remaining)
+    finally:
         await client.close()
         await server.close()

@@ -11,10 +11,15 @@
   const state = {
     who: localStorage.getItem("inbox-who") || "all",
     status: localStorage.getItem("inbox-status") || "active",
+    channel: localStorage.getItem("inbox-channel") || "",
+    reason: localStorage.getItem("inbox-reason") || "",
+    notify: localStorage.getItem("inbox-notify") === "1",
+    newest: null,
     current: parseInt(queueEl.dataset.selected, 10) || null,
     sender: null,
     canned: [],
     mode: "reply",
+    canHandle: false,
   };
   const DONE = {
     claim: "Du hast das Gespräch übernommen.",
@@ -57,15 +62,55 @@
   function scheduleQueue() { clearTimeout(queueTimer); queueTimer = setTimeout(loadQueue, 120); }
   async function loadQueue() {
     const url = "/inbox/api/queue?who=" + encodeURIComponent(state.who) + "&status=" +
-      encodeURIComponent(state.status) + "&selected=" + (state.current || "");
+      encodeURIComponent(state.status) + "&channel=" + encodeURIComponent(state.channel) +
+      "&reason=" + encodeURIComponent(state.reason) + "&selected=" + (state.current || "");
     try {
       const data = await api("GET", url);
       queueEl.innerHTML = data.html;
+      const waiting = data.waiting || 0;
+      document.title = (waiting ? "(" + waiting + ") " : "") + "Inbox";
+      if (state.newest !== null && (data.newest || 0) > state.newest) announce(waiting);
+      state.newest = data.newest || 0;
       for (const [key, value] of Object.entries(data.counts || {})) {
         const span = document.querySelector('[data-count="' + key + '"]');
         if (span) span.textContent = String(value);
       }
     } catch (e) { /* the next update retries */ }
+  }
+  // Opt-in: a short tone and a browser notification when a new handoff starts waiting.
+  function announce(waiting) {
+    if (!state.notify) return;
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio: the title counter still shows it */ }
+    if ("Notification" in window && Notification.permission === "granted") {
+      new Notification("Neue Übergabe", { body: waiting + " Gespräch(e) warten auf dich.", tag: "inbox" });
+    }
+  }
+  const notifyBox = document.getElementById("notify-toggle");
+  notifyBox.checked = state.notify;
+  notifyBox.addEventListener("change", () => {
+    state.notify = notifyBox.checked;
+    localStorage.setItem("inbox-notify", state.notify ? "1" : "0");
+    if (state.notify && "Notification" in window && Notification.permission === "default") {
+      Notification.requestPermission();
+    }
+  });
+  for (const [id, key] of [["channel-filter", "channel"], ["reason-filter", "reason"]]) {
+    const select = document.getElementById(id);
+    select.value = state[key];
+    select.addEventListener("change", () => {
+      state[key] = select.value;
+      localStorage.setItem("inbox-" + key, state[key]);
+      loadQueue();
+    });
   }
   function showFilters() {
     for (const tab of document.querySelectorAll("#who-tabs [data-who]")) {
@@ -125,8 +170,10 @@
     convEl.innerHTML = data.html;
     const section = convEl.querySelector(".conv");
     const canHandle = section && section.dataset.canHandle === "true";
-    if (!same) state.mode = canHandle ? "reply" : "note";
+    // A new conversation, or one just claimed (could not answer before): reply mode.
+    if (!same || (canHandle && !state.canHandle)) state.mode = canHandle ? "reply" : "note";
     if (!canHandle) state.mode = "note";
+    state.canHandle = canHandle;
     setMode(state.mode);
     if (textarea()) {
       textarea().value = draft;
@@ -137,7 +184,15 @@
       item.classList.toggle("selected", parseInt(item.dataset.handoff, 10) === state.current);
     }
     if (push) history.pushState({ id: state.current }, "", "/inbox/c/" + state.current);
+    document.body.classList.add("show-conv");  // phones: one pane at a time
   }
+  // Phones: "Zurück" shows the queue again (the conversation stays selected on wide screens).
+  convEl.addEventListener("click", (event) => {
+    if (!event.target.closest("[data-back]")) return;
+    event.preventDefault();
+    document.body.classList.remove("show-conv");
+    if (window.location.pathname !== "/inbox") history.pushState({}, "", "/inbox");
+  });
   let convTimer = null;
   function scheduleConversation() {
     clearTimeout(convTimer);
@@ -146,6 +201,7 @@
   window.addEventListener("popstate", () => {
     const match = window.location.pathname.match(/^\/inbox\/c\/(\d+)$/);
     if (match) openConversation(parseInt(match[1], 10), false);
+    else document.body.classList.remove("show-conv");
   });
 
   function setMode(mode) {
@@ -195,14 +251,24 @@
     const option = event.target.closest(".canned-option");
     if (option) { insertCanned(parseInt(option.dataset.index, 10)); }
   });
-  convEl.addEventListener("change", (event) => {
-    const select = event.target.closest("select[data-action]");
-    if (!select || !select.value) return;
-    const value = select.value;
-    select.value = "";
-    if (select.dataset.action === "snooze") act("snooze", { option: value });
-    if (select.dataset.action === "transfer") act("transfer", { agent_id: value });
-  });
+  // Transfer and snooze: chosen, then an explicit button and a confirmation (optional reason).
+  convEl.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm-action]");
+    if (!form) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const select = form.querySelector("select");
+    if (!select.value) { select.focus(); return; }
+    const choice = select.options[select.selectedIndex].textContent.trim();
+    const reason = form.querySelector("input[name=reason]").value.trim();
+    const action = form.dataset.confirmAction;
+    const question = (action === "transfer" ? "Gespräch weitergeben: " : "Gespräch zurückstellen: ") +
+      choice + (reason ? "\nGrund: " + reason : "") + "\n\nFortfahren?";
+    if (!window.confirm(question)) return;
+    const body = action === "transfer" ? { agent_id: select.value } : { option: select.value };
+    if (reason) body.reason = reason;
+    act(action, body);
+  }, true);
   convEl.addEventListener("submit", async (event) => {
     if (event.target.id !== "composer") return;
     event.preventDefault();
