@@ -312,6 +312,28 @@ class ChannelStore:
             )
             return [(str(row.external_id), str(row.payload)) for row in rows]
 
+    def was_answered(self, channel: str, external_id: str) -> bool:
+        """True if something reached the sender of inbound message ``external_id`` after it was
+        accepted: the server stopped after the answer went out but before the message was marked
+        handled (and before Rasa saved the tracker). The catch-up then does not answer twice."""
+        with transaction(self.sessions) as session:
+            inbound = session.scalars(
+                select(InboundMessage).where(
+                    InboundMessage.channel == channel, InboundMessage.external_id == external_id
+                )
+            ).first()
+            if inbound is None or not inbound.sender_id:
+                return False
+            answer = session.scalars(
+                select(ChannelDelivery.id).where(
+                    ChannelDelivery.channel == channel,
+                    ChannelDelivery.sender_id == inbound.sender_id,
+                    ChannelDelivery.created_at >= inbound.received_at,
+                    ChannelDelivery.status.not_in(("failed", "held", "sending")),
+                )
+            ).first()
+            return answer is not None
+
     def forget_inbound_before(self, moment: datetime) -> int:
         """Drop dedupe records older than ``moment`` (providers redeliver for hours, not weeks).
 

@@ -280,7 +280,9 @@ class TelegramInput(InputChannel):
         for update_id, payload in pending:
             update = Update.de_json(json.loads(payload), None)
             chat = update.effective_chat
-            if chat is not None and await already_answered(agent, str(chat.id), update_id):
+            if await store.run(store.was_answered, CHANNEL, update_id) or (
+                chat is not None and await already_answered(agent, str(chat.id), update_id)
+            ):
                 logger.info("telegram: update %s was answered before a restart", update_id)
                 await store.run(store.mark_handled, CHANNEL, update_id)
                 continue

@@ -295,7 +295,9 @@ class WhatsAppInput(InputChannel):
         pending = await store.run(store.unhandled_since, CHANNEL, utcnow() - CATCH_UP_WINDOW)
         for sid, payload in pending:
             form = json.loads(payload)
-            if await already_answered(agent, str(form.get("From") or ""), sid):
+            if await store.run(store.was_answered, CHANNEL, sid) or await already_answered(
+                agent, str(form.get("From") or ""), sid
+            ):
                 logger.info("whatsapp: message %s was answered before a restart", sid)
                 await store.run(store.mark_handled, CHANNEL, sid)
                 continue

@@ -168,6 +168,12 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def readable_forms(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A form body that cannot be parsed (broken multipart, bad encoding) is a 400 with a German
     sentence, never a 500; the parsed form is cached by aiohttp for the handlers."""
+    if request.method not in SAFE_METHODS and request.content_type == "multipart/form-data":
+        # No page of the inbox uploads anything; aiohttp's multipart reader can wait forever
+        # on a body that never reaches its boundary.
+        response = web.json_response({"error": "Ungültige Anfrage."}, status=415)
+        _secure_headers(request, response)
+        return response
     if request.method not in SAFE_METHODS and request.content_type in FORM_TYPES:
         try:
             await request.post()

@@ -81,7 +81,8 @@ def inbox(channels: Any) -> Iterator[str]:
 @pytest.fixture()
 def page(inbox: str) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/ensure-system-packages)")
+        pytest.fail("Debian's chromium is not installed and scripts/ensure-system-packages "
+                    "could not install it (needs root and apt-get): apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

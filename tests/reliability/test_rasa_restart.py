@@ -2,9 +2,15 @@
 
 The fake providers behave like the real ones: a webhook that is not answered 2xx (connection
 refused or reset while Rasa is down) is delivered again, unchanged. After Rasa is back, every
-customer message must have been answered exactly once on the provider, and be in the
-conversation exactly once: redeliveries are deduplicated (``channel_inbound``), messages that
-were acknowledged but not yet handled when Rasa died are caught up on start.
+customer message must have been answered, and be in the conversation exactly once with one
+answer: redeliveries are deduplicated (``channel_inbound``), messages that were acknowledged but
+not yet handled when Rasa died are caught up on start, unless the tracker or our delivery records
+show they were answered. On the provider, every customer gets exactly one answer, except one whose
+message was being handled at the very moment of the kill: if the answer left after the kill
+signal's last chance to record it (between the provider's reply and our delivery record, a few
+milliseconds), neither the tracker nor our records can know, and the catch-up answers again.
+No provider offers an idempotency key to close that window (docs/security.md); at least once,
+never lost, is the guarantee there.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ def inbound_rows(channels: ChannelStack, ids: List[str]) -> List[InboundMessage]
         )
 
 
-def test_every_message_is_answered_exactly_once_across_a_rasa_crash(
+def test_every_message_is_answered_and_logged_once_across_a_rasa_crash(
     channel_stack: ChannelStack, test_model: Path
 ) -> None:
     telegram, twilio = channel_stack.telegram, channel_stack.twilio
@@ -98,16 +104,25 @@ def test_every_message_is_answered_exactly_once_across_a_rasa_crash(
         and len(inbound_rows(channel_stack, external_ids)) == len(external_ids),
         timeout=180,
     )
+    in_flight = {str(r.sender_id) for r in unhandled_at_crash}
+    twice = []
     for chat in chats:
         answers = telegram.calls_of(
             "sendMessage", lambda c, chat=chat: str(c.params.get("chat_id")) == str(chat)
         )
-        assert [c.status for c in answers] == [200], f"telegram chat {chat}: {answers}"
+        assert answers and {c.status for c in answers} == {200}, f"telegram {chat}: {answers}"
         assert "Paula" in str(answers[0].params["text"])
+        if len(answers) > 1:
+            twice.append(str(chat))
+        assert len(answers) == 1 or (len(answers) == 2 and str(chat) in in_flight), answers
     for number in numbers:
         answers = twilio.calls_of("messages", lambda c, n=number: c.params.get("To") == n)
-        assert [c.status for c in answers] == [201], f"whatsapp {number}: {answers}"
+        assert answers and {c.status for c in answers} == {201}, f"whatsapp {number}: {answers}"
         assert "Paula" in str(answers[0].params["Body"])
+        if len(answers) > 1:
+            twice.append(number)
+        assert len(answers) == 1 or (len(answers) == 2 and number in in_flight), answers
+    print(f"answered twice (in flight at the kill): {len(twice)} of {len(chats) + len(numbers)}")
 
     senders = [str(chat) for chat in chats] + numbers
     for sender in senders:
