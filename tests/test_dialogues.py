@@ -1,0 +1,48 @@
+"""Held-out dialogues (eval/dialogues.yml) against the real trained model, Rasa and actions.
+
+Each dialogue is sent message by message through the REST webhook; the actions the bot really
+ran (from the tracker) must be the expected ones. Floors sit a little under what the fast test
+model reaches, so a regression fails; the figures are in docs/nlu-evaluation.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue_eval import DialogueReport, load_dialogues, run_dialogues
+from tests._stack import Stack
+
+pytestmark = pytest.mark.slow
+
+FLOORS = {
+    "follow-up": 0.9,
+    "person": 0.98,
+}
+FULLY_RIGHT_FLOOR = 0.9
+
+
+@pytest.fixture(scope="module")
+def report(stack: Stack) -> DialogueReport:
+    return run_dialogues(stack, load_dialogues())
+
+
+def test_dialogues_fully_right_stay_above_the_floor(report: DialogueReport) -> None:
+    print("\nheld-out dialogues:", round(report.fully_right_rate, 3), report.categories())
+    print("\n".join(report.failures()))
+    assert len(report.results) >= 40
+    assert report.fully_right_rate >= FULLY_RIGHT_FLOOR, report.failures()
+
+
+@pytest.mark.parametrize("category", sorted(FLOORS))
+def test_category_stays_above_the_floor(report: DialogueReport, category: str) -> None:
+    assert report.category_rate(category) >= FLOORS[category], report.failures()
+
+
+def test_english_customer_gets_the_english_offer_and_a_person(report: DialogueReport) -> None:
+    english = [r for r in report.results if r.dialogue.category == "english"]
+    assert english and all(r.right for r in english), report.failures()
+
+
+def test_paused_conversation_stays_quiet(report: DialogueReport) -> None:
+    [paused] = [r for r in report.results if r.dialogue.category == "paused"]
+    assert paused.right, paused.explain()
