@@ -1,17 +1,33 @@
-"""``action_handle_fallback``: ask back once with the likeliest topics, then hand over."""
+"""``action_handle_fallback``: ask back once with the likeliest topics, then hand over.
+
+A short message right after an FAQ answer is first read as a follow-up of that answer
+(actions/followup.py); only if that is not clear either the bot asks back, the previous topic
+first.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import asked_back_recently
+from actions._tracker import latest_text
+from actions.followup import (
+    FAQ_RESPONSE_PREFIX,
+    answer_ranking,
+    answer_text,
+    asked_back_within,
+    covered_by_answer,
+    is_short,
+    previous_topic,
+    resolve_in_context,
+)
+from actions.handoff import REPEAT_WINDOW
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 HUMAN_BUTTON = {"title": "Mit einem Menschen sprechen", "payload": "/request_human"}
@@ -31,14 +47,22 @@ def topic_buttons() -> Dict[str, Dict[str, str]]:
     }
 
 
-def candidate_buttons(latest_message: Dict[str, Any]) -> List[Dict[str, str]]:
-    """The likeliest 2–3 things the customer meant, as buttons, best first."""
+def candidate_buttons(
+    latest_message: Dict[str, Any], first_topic: Optional[str] = None
+) -> List[Dict[str, str]]:
+    """The likeliest 2–3 things the customer meant, as buttons, best first.
+
+    ``first_topic`` (the topic answered just before) leads when the customer seems to follow up.
+    """
     buttons: List[Dict[str, str]] = []
     topics = topic_buttons()
 
     def add(button: Dict[str, str] | None) -> None:
         if button and button not in buttons and len(buttons) < MAX_CANDIDATES:
             buttons.append(button)
+
+    if first_topic:
+        add(topics.get(first_topic))
 
     guard = latest_message.get("answer_guard")
     selector = (latest_message.get("response_selector") or {}).get("faq") or {}
@@ -57,8 +81,25 @@ def candidate_buttons(latest_message: Dict[str, Any]) -> List[Dict[str, str]]:
     return buttons
 
 
-class ActionHandleFallback(Action):
+def ask_back_or_hand_over(
+    dispatcher: CollectingDispatcher, tracker: Tracker, first_topic: Optional[str] = None
+) -> List[EventType]:
     """First time unsure: ask back with buttons. Unsure again soon after: hand over."""
+    if asked_back_within(tracker, REPEAT_WINDOW - 1):
+        return [
+            SlotSet("handoff_reason", "repeated_fallback"),
+            FollowupAction("action_handoff"),
+        ]
+    buttons = candidate_buttons(tracker.latest_message, first_topic)
+    if buttons:
+        dispatcher.utter_message(response="utter_ask_back", buttons=buttons + [HUMAN_BUTTON])
+    else:
+        dispatcher.utter_message(response="utter_ask_rephrase", buttons=[HUMAN_BUTTON])
+    return []
+
+
+class ActionHandleFallback(Action):
+    """Unsure: a short follow-up is read in context; else ask back once, then hand over."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -66,17 +107,17 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if asked_back_recently(tracker):
-            return [
-                SlotSet("handoff_reason", "repeated_fallback"),
-                FollowupAction("action_handoff"),
-            ]
-        buttons = candidate_buttons(tracker.latest_message)
-        if buttons:
-            dispatcher.utter_message(response="utter_ask_back", buttons=buttons + [HUMAN_BUTTON])
-        else:
-            dispatcher.utter_message(response="utter_ask_rephrase", buttons=[HUMAN_BUTTON])
-        return []
+        previous = previous_topic(tracker)
+        in_form = bool(tracker.active_loop.get("name"))
+        if previous and not in_form and is_short(latest_text(tracker)):
+            text = latest_text(tracker)
+            covered = covered_by_answer(answer_text(domain, previous), text)
+            ranking = answer_ranking(tracker.latest_message)
+            topic = resolve_in_context(previous, ranking, covered=covered)
+            if topic is not None:
+                dispatcher.utter_message(response=f"{FAQ_RESPONSE_PREFIX}{topic}")
+                return []
+        return ask_back_or_hand_over(dispatcher, tracker, first_topic=previous)
 
 
-__all__ = ["ActionHandleFallback", "candidate_buttons"]
+__all__ = ["ActionHandleFallback", "ask_back_or_hand_over", "candidate_buttons"]

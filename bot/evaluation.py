@@ -21,6 +21,7 @@ from bot.settings import PROJECT_ROOT
 HELDOUT = PROJECT_ROOT / "eval" / "heldout.yml"
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
+FOLLOWUP = "faq_followup"
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,27 @@ class Report:
 
         return self._rate(sum(ok(p) for p in self.predictions), len(self.predictions))
 
+    def _reached(self, label: str, accepted: Iterable[str]) -> float:
+        """Share of ``label`` examples whose outcome is one of ``accepted``."""
+        chosen = self._of(label=label)
+        allowed = set(accepted)
+        return self._rate(sum(p.predicted_label in allowed for p in chosen), len(chosen))
+
+    @property
+    def person_request_rate(self) -> float:
+        """Requests for a person that hand over (an angry request hands over too)."""
+        return self._reached("request_human", ("request_human", "complaint"))
+
+    @property
+    def order_status_recall(self) -> float:
+        """Order-status questions that start the lookup (an order number alone starts it too)."""
+        return self._reached("order_status", ("order_status", "inform"))
+
+    @property
+    def english_rate(self) -> float:
+        """English messages that get the English reply (or, asking for a person, a handoff)."""
+        return self._reached("english", ("english", "request_human"))
+
     def confusions(self, top: int = 10) -> List[Tuple[str, str, int]]:
         pairs = Counter(
             (p.example.label, p.predicted_label)
@@ -146,6 +168,9 @@ class Report:
             "out_of_scope_safe_rate": self.out_of_scope_safe_rate,
             "intent_accuracy": self.intent_accuracy,
             "overall_accuracy": self.overall_accuracy,
+            "person_request_rate": self.person_request_rate,
+            "order_status_recall": self.order_status_recall,
+            "english_rate": self.english_rate,
             "examples": float(len(self.predictions)),
         }
 
@@ -171,9 +196,17 @@ def _prediction(example: Example, parsed: Dict[str, Any]) -> Prediction:
     topic = response.get("intent_response_key")
     raw = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != FALLBACK]
     answers = selector.get("ranking") or []
+    name = str(intent.get("name") or "")
+    if name == FOLLOWUP:
+        # A single message has no previous answer: action_answer_followup answers the top
+        # topic when sure, else asks back (actions/followup.py).
+        from actions.followup import answer_ranking, sure_answer
+
+        sure = sure_answer(answer_ranking(parsed))
+        name, topic = ("faq", f"faq/{sure}") if sure else (FALLBACK, None)
     return Prediction(
         example=example,
-        intent=str(intent.get("name") or ""),
+        intent=name,
         topic=str(topic) if topic else None,
         confidence=float(intent.get("confidence") or 0.0),
         answer_confidence=float(response["confidence"]) if "confidence" in response else None,

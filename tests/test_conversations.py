@@ -78,7 +78,7 @@ def test_unsure_bot_asks_back_once_then_hands_over(stack: Stack) -> None:
     buttons = [b for a in first for b in a.get("buttons", [])]
     assert {"title": "Mit einem Menschen sprechen", "payload": "/request_human"} in buttons
     assert not handoffs(stack, sender)
-    second = stack.send(sender, "na das teil halt, du weisst schon")
+    second = stack.send(sender, "hm naja, so halt, das eben, du weisst schon")
     assert "Team" in texts(second)
     [record] = handoffs(stack, sender)
     assert record.reason == "repeated_fallback"

@@ -16,7 +16,7 @@ UTTERED_BY_ACTIONS = {
     "utter_ask_order_number", "utter_ask_postal_code", "utter_invalid_order_number",
     "utter_invalid_postal_code", "utter_order_not_found", "utter_ask_back",
     "utter_ask_rephrase", "utter_default", "utter_error", "utter_anything_else",
-    "utter_rating_thanks", "utter_rating_unclear",
+    "utter_rating_thanks", "utter_rating_unclear", "utter_affirm",
 }
 
 
@@ -73,3 +73,27 @@ def test_heldout_split_is_not_in_the_training_data() -> None:
     heldout = texts(PROJECT_ROOT / "eval" / "heldout.yml")
     assert len(heldout) >= 300
     assert heldout & training == set()
+
+
+def test_heldout_dialogues_are_not_in_the_training_data() -> None:
+    """Customer texts of eval/dialogues.yml are never trained on (button taps excepted)."""
+    from bot.dialogue_eval import load_dialogues
+
+    training: set[str] = set()
+    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if "intent" in block:
+                training |= {
+                    x.strip()[2:].lower() for x in block["examples"].splitlines() if x.strip()
+                }
+    topics = yaml.safe_load((PROJECT_ROOT / "actions" / "topics.yml").read_text("utf-8"))
+    buttons = {str(entry["question"]).lower() for entry in topics.values()}
+    dialogues = load_dialogues()
+    assert len(dialogues) >= 40
+    typed = {
+        turn.text.lower()
+        for dialogue in dialogues
+        for turn in dialogue.turns
+        if not turn.text.startswith("/")
+    }
+    assert (typed - buttons) & training == set()
