@@ -25,6 +25,7 @@ from bot.inbox._models import ConsumerOffset, CustomerMessage
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake
 from bot.inbox._store import Store
 from bot.inbox._transcript import INBOX_META, Item, event_key, from_timestamp, item_from_event
+from bot.inbox._webchat import team_name
 from bot.models import Handoff
 from bot.privacy import pseudo
 
@@ -105,7 +106,11 @@ def _web_payload(event: Dict[str, Any]) -> Dict[str, Any]:
         for b in data.get("buttons") or []
         if isinstance(b, dict)
     ]
-    return {"text": str(event.get("text") or ""), "buttons": buttons}
+    payload: Dict[str, Any] = {"text": str(event.get("text") or ""), "buttons": buttons}
+    name = team_name(event.get("metadata"))
+    if name:
+        payload["agent"] = name
+    return payload
 
 
 def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outcome:

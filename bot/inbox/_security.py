@@ -32,6 +32,7 @@ PUBLIC_ROUTES: FrozenSet[Tuple[str, str]] = frozenset(
         ("GET", "/chat"),
         ("POST", "/chat/api/messages"),
         ("GET", "/chat/api/events"),
+        ("GET", "/chat/api/history"),
     }
 )
 PUBLIC_PREFIXES = ("/static/",)

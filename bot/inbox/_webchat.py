@@ -18,15 +18,30 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from aiohttp import web
 
 from bot.inbox._context import INBOX_KEY
-from bot.inbox._rasa import RasaClient, RasaUnavailableError
+from bot.inbox._rasa import RasaClient, RasaRequestError, RasaUnavailableError
+from bot.inbox._transcript import INBOX_META
 from channels._guard import MAX_REST_BODY_BYTES, too_long_text
 
-PAGE = Path(__file__).with_name("static") / "chat.html"
+PAGE = Path(__file__).with_name("static") / "chat.html"  # its chat.js/chat.css: under /static/
+# The page loads only its own script and style; text is never parsed as HTML.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' https: data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# History shown after a reload: at most this many of the latest messages.
+MAX_HISTORY = 200
 SENDER_PATTERN = re.compile(r"^web-[A-Za-z0-9_-]{8,64}$")
 COOKIE = "paula_chat"
 INVALID = "Ungültige Anfrage."
@@ -92,8 +107,67 @@ def _sender(request: web.Request) -> Optional[str]:
     return sender_from_cookie(request.app[INBOX_KEY].secret, request.cookies.get(COOKIE))
 
 
+def team_name(metadata: Any) -> Optional[str]:
+    """The label of an agent's reply for the customer, e.g. "Anna (Team)" (first name only);
+    None for messages that are not an agent's reply."""
+    inbox = metadata.get(INBOX_META) if isinstance(metadata, dict) else None
+    if not isinstance(inbox, dict) or inbox.get("kind") != "reply":
+        return None
+    first = str(inbox.get("agent") or "").strip().split(" ")[0][:40]
+    return f"{first[:1].upper()}{first[1:]} (Team)" if first else "Team"
+
+
+def _buttons(data: Any) -> List[Dict[str, str]]:
+    raw = data.get("buttons") if isinstance(data, dict) else None
+    return [
+        {"title": str(b.get("title") or ""), "payload": str(b.get("payload") or "")}
+        for b in (raw if isinstance(raw, list) else [])
+        if isinstance(b, dict)
+    ]
+
+
+def history_messages(events: Any) -> List[Dict[str, Any]]:
+    """What the customer saw of a tracker's events: their own texts and every bot, team and
+    inbox message; buttons only on a last message nobody answered yet (e.g. the rating)."""
+    messages: List[Dict[str, Any]] = []
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("event")
+        text = event.get("text")
+        text = text if isinstance(text, str) else ""
+        if kind == "user":
+            if text and not text.startswith("/"):  # button payloads are not shown as text
+                messages.append({"from": "user", "text": text})
+            elif messages:
+                messages[-1].pop("buttons", None)
+            continue
+        if kind != "bot":
+            continue
+        data = event.get("data")
+        image = data.get("image") if isinstance(data, dict) else None
+        metadata = event.get("metadata")
+        message: Dict[str, Any] = {"from": "bot", "text": text}
+        if isinstance(metadata, dict) and INBOX_META in metadata:
+            message["from"] = "team"
+            name = team_name(metadata)
+            if name:
+                message["agent"] = name
+        if isinstance(image, str) and image.startswith(("https://", "http://")):
+            message["image"] = image
+        buttons = _buttons(data)
+        if not text and not buttons and "image" not in message:
+            continue
+        for earlier in messages:
+            earlier.pop("buttons", None)
+        if buttons:
+            message["buttons"] = buttons
+        messages.append(message)
+    return messages[-MAX_HISTORY:]
+
+
 async def chat_page(request: web.Request) -> web.StreamResponse:
-    page = web.FileResponse(PAGE, headers={"Cache-Control": "no-store"})
+    page = web.FileResponse(PAGE, headers=PAGE_HEADERS)
     if _sender(request) is None:
         inbox = request.app[INBOX_KEY]
         sender = "web-" + secrets.token_urlsafe(18)
@@ -196,6 +270,23 @@ def add_routes(app: web.Application, rasa_key: "web.AppKey[RasaClient]") -> None
             )
         return web.json_response({"messages": answers})
 
+    async def history(request: web.Request) -> web.Response:
+        """This browser's conversation (sender from the cookie only); a browser without a
+        valid cookie gets an empty one (the page then sets a fresh cookie)."""
+        sender = _sender(request)
+        if sender is None:
+            return web.json_response({"messages": []}, headers={"Cache-Control": "no-store"})
+        try:
+            tracker = await request.app[rasa_key].tracker(sender)
+        except (RasaUnavailableError, RasaRequestError):
+            return web.json_response(
+                {"messages": [], "error": "Der bisherige Verlauf ist gerade nicht abrufbar."},
+                headers={"Cache-Control": "no-store"},
+            )
+        return web.json_response({"messages": history_messages(tracker.get("events"))},
+                                 headers={"Cache-Control": "no-store"})
+
     app.router.add_get("/chat", chat_page)
+    app.router.add_get("/chat/api/history", history)
     app.router.add_get("/chat/api/events", chat_events)
     app.router.add_post("/chat/api/messages", send)

@@ -78,6 +78,9 @@ class FakeRasa:
     trackers: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
     appended: List[Dict[str, Any]] = field(default_factory=list)
     rest_messages: List[Dict[str, Any]] = field(default_factory=list)
+    # When set, the REST channel answers with these texts and keeps both turns in the tracker
+    # (like Rasa); otherwise it answers "Hallo!" and records nothing.
+    rest_answers: Optional[List[str]] = None
     delivery_error: Optional[str] = None
     urls: List[str] = field(default_factory=list)
 
@@ -131,7 +134,14 @@ class FakeRasa:
         async def rest(request: web.Request) -> web.Response:
             body = await request.json()
             self.rest_messages.append(body)
-            return web.json_response([{"recipient_id": body["sender"], "text": "Hallo!"}])
+            if self.rest_answers is None:
+                return web.json_response([{"recipient_id": body["sender"], "text": "Hallo!"}])
+            self.record(body["sender"], {"event": "user", "text": body["message"]})
+            for answer in self.rest_answers:
+                self.record(body["sender"], {"event": "bot", "text": answer})
+            return web.json_response(
+                [{"recipient_id": body["sender"], "text": a} for a in self.rest_answers]
+            )
 
         app.router.add_post("/webhooks/rest/webhook", rest)
         app.router.add_get("/conversations/{sender}/tracker", tracker)

@@ -136,7 +136,8 @@ async def test_web_chat_customer_receives_the_agent_reply_live(tmp_path: Path) -
         while b"event: message" not in seen:
             seen += await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 5)
         payload = json.loads(seen.split(b"data: ", 1)[1].split(b"\n", 1)[0])
-        assert payload == {"text": "Hallo aus dem Team!", "buttons": []}
+        # the customer sees who answers: the agent's first name
+        assert payload == {"text": "Hallo aus dem Team!", "buttons": [], "agent": "Anna (Team)"}
         stream.close()
     finally:
         await h.close()

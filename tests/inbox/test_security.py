@@ -59,7 +59,7 @@ async def test_every_inbox_route_refuses_without_a_session(tmp_path: Path) -> No
         assert len(checked) >= 18
         # and the public set is exactly the login form and the customer's web chat
         assert {path for _, path in PUBLIC_ROUTES} == {
-            "/", "/login", "/chat", "/chat/api/messages", "/chat/api/events"
+            "/", "/login", "/chat", "/chat/api/messages", "/chat/api/events", "/chat/api/history"
         }
     finally:
         await h.close()

@@ -136,3 +136,65 @@ async def test_live_stream_carries_only_the_own_conversation(tmp_path: Path) -> 
             is None
     finally:
         await h.close()
+
+
+@run_async
+async def test_history_shows_only_this_browsers_conversation(tmp_path: Path) -> None:
+    h = await start_harness(tmp_path)
+    try:
+        # No cookie: an empty history (the page then sets a fresh cookie), nothing of others.
+        fresh = await h.client()
+        empty = await fresh.get("/chat/api/history")
+        assert empty.status == 200 and (await empty.json()) == {"messages": []}
+
+        customer = await h.client()
+        page = await customer.get("/chat")
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Frame-Options"] == "DENY"
+        sender = browser_sender(h, customer)
+        h.rasa.record(sender, {"event": "user", "text": "Wo ist meine Bestellung?"})
+        h.rasa.record(sender, {"event": "bot", "text": "Sendungsverfolgung: https://www.dhl.de/x"})
+        h.rasa.record(sender, {"event": "user", "text": "Ich will einen Menschen"})
+        h.rasa.record(sender, {"event": "pause"})
+        h.rasa.record(sender, {"event": "bot", "text": "Hallo, hier ist Anna.",
+                               "metadata": {"inbox": {"kind": "reply", "agent": "Anna Berg",
+                                                      "agent_id": 1, "reply_id": 1}}})
+        h.rasa.record(sender, {"event": "bot", "text": "Wie zufrieden warst du?",
+                               "data": {"buttons": [{"title": "Gut", "payload": "/rate"}]},
+                               "metadata": {"inbox": {"kind": "csat"}}})
+        other = "web-someoneelse1234"
+        h.rasa.record(other, {"event": "user", "text": "Geheimnis von jemand anderem"})
+
+        response = await customer.get("/chat/api/history", params={"sender": other})
+        assert response.status == 200
+        messages = (await response.json())["messages"]
+        assert messages == [
+            {"from": "user", "text": "Wo ist meine Bestellung?"},
+            {"from": "bot", "text": "Sendungsverfolgung: https://www.dhl.de/x"},
+            {"from": "user", "text": "Ich will einen Menschen"},
+            {"from": "team", "text": "Hallo, hier ist Anna.", "agent": "Anna (Team)"},
+            {"from": "team", "text": "Wie zufrieden warst du?",
+             "buttons": [{"title": "Gut", "payload": "/rate"}]},
+        ]
+
+        # Another browser (its own cookie) sees nothing of this conversation.
+        stranger = await h.client()
+        await stranger.get("/chat")
+        assert (await (await stranger.get("/chat/api/history")).json()) == {"messages": []}
+        forged = await h.client()
+        forged.session.cookie_jar.update_cookies(
+            {COOKIE: f"{sender}.{'A' * 43}"}, forged.make_url("/chat")
+        )
+        assert (await (await forged.get("/chat/api/history")).json()) == {"messages": []}
+    finally:
+        await h.close()
+
+
+@run_async
+async def test_live_team_reply_carries_the_agents_first_name(tmp_path: Path) -> None:
+    from bot.inbox._broker import _web_payload
+
+    payload = _web_payload({"event": "bot", "text": "Hi",
+                            "metadata": {"inbox": {"kind": "reply", "agent": "Anna Berg"}}})
+    assert payload["agent"] == "Anna (Team)"
+    assert "agent" not in _web_payload({"event": "bot", "text": "Hi"})

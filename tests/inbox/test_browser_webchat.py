@@ -1,0 +1,91 @@
+"""The customer web chat in real headless Chromium (Debian's) against the inbox app on loopback
+with a fake Rasa, on a 375 px phone: the answer to a message is visible without scrolling and
+above the input bar, the DHL link is a real link, and a reload shows the whole conversation
+again, a team reply with the agent's first name."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.inbox._webchat import COOKIE, sender_from_cookie
+from tests.inbox._support import run_async, start_harness
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "webchat.png"
+TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557"
+ANSWER = f"Deine Bestellung 10023 ist unterwegs. Sendungsverfolgung: {TRACKING}"
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@run_async
+async def test_newest_answer_visible_link_clickable_and_history_after_reload(
+    tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    h = await start_harness(tmp_path)
+    h.rasa.rest_answers = [ANSWER]
+    try:
+        base = f"http://127.0.0.1:{h.server.port}"
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                       args=["--no-sandbox"])
+            context = await browser.new_context(viewport={"width": 375, "height": 667})
+            page = await context.new_page()
+            page.set_default_timeout(30_000)
+            errors: list = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            await page.goto(f"{base}/chat")
+            await expect(page.locator("body[data-ready='1']")).to_have_count(1)
+            cookies = await context.cookies()
+            value = next(c["value"] for c in cookies if c["name"] == COOKIE)
+            sender = sender_from_cookie(h.inbox.secret, value)
+            assert sender is not None
+
+            # An earlier long conversation fills more than the screen.
+            for n in range(12):
+                h.rasa.record(sender, {"event": "user", "text": f"Frage {n}"})
+                h.rasa.record(sender, {"event": "bot", "text": f"Antwort {n} " + "bla " * 20})
+            await page.reload()
+            await expect(page.locator(".msg.user")).to_have_count(12)
+
+            for n in range(2):
+                await page.fill("#text", f"Wo ist meine Bestellung {n}?")
+                await page.press("#text", "Enter")
+                answer = page.locator(".msg.bot", has_text="Sendungsverfolgung").nth(n)
+                await expect(answer).to_be_visible()
+                await expect(page.locator("#typing")).to_be_hidden()
+                box = await answer.bounding_box()
+                bar = await page.locator("#form").bounding_box()
+                height = await page.evaluate("window.innerHeight")
+                assert box is not None and bar is not None
+                assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"] <= height
+
+            link = page.locator(".msg.bot a").last
+            assert await link.get_attribute("href") == TRACKING
+            assert await link.get_attribute("target") == "_blank"
+            assert await link.get_attribute("rel") == "noopener noreferrer"
+
+            # A team reply, then a reload: the whole conversation is back, the newest in view.
+            h.rasa.record(sender, {"event": "bot", "text": "Hallo, hier ist Anna vom Team.",
+                                   "metadata": {"inbox": {"kind": "reply",
+                                                          "agent": "Anna Berg"}}})
+            await page.reload()
+            await expect(page.locator(".msg.user")).to_have_count(14)
+            await expect(page.locator(".msg.bot a[href^='https://']")).to_have_count(2)
+            team = page.locator(".msg.team").last
+            await expect(team.locator(".author")).to_have_text("Anna (Team)")
+            box = await team.bounding_box()
+            bar = await page.locator("#form").bounding_box()
+            assert box is not None and bar is not None
+            assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"]
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOT))
+            assert not [e for e in errors if "Content Security Policy" in e]
+            await browser.close()
+    finally:
+        await h.close()
