@@ -81,6 +81,8 @@ class FakeRasa:
     # When set, the REST channel answers with these texts and keeps both turns in the tracker
     # (like Rasa); otherwise it answers "Hallo!" and records nothing.
     rest_answers: Optional[List[str]] = None
+    # When set, the REST channel answers only once this is set (a slow bot, deterministically).
+    rest_gate: Optional[asyncio.Event] = None
     delivery_error: Optional[str] = None
     urls: List[str] = field(default_factory=list)
 
@@ -134,6 +136,8 @@ class FakeRasa:
         async def rest(request: web.Request) -> web.Response:
             body = await request.json()
             self.rest_messages.append(body)
+            if self.rest_gate is not None:
+                await self.rest_gate.wait()
             if self.rest_answers is None:
                 return web.json_response([{"recipient_id": body["sender"], "text": "Hallo!"}])
             self.record(body["sender"], {"event": "user", "text": body["message"]})

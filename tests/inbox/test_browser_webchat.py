@@ -1,10 +1,11 @@
 """The customer web chat in real headless Chromium (Debian's) against the inbox app on loopback
-with a fake Rasa, on a 375 px phone: the answer to a message is visible without scrolling and
-above the input bar, the DHL link is a real link, and a reload shows the whole conversation
-again, a team reply with the agent's first name."""
+with a fake Rasa, on a 375 px phone: „Paula schreibt …“ while the bot works, then the answer is
+visible without scrolling and above the input bar, the DHL link is a real link, and a reload
+shows the whole conversation again, a team reply with the agent's first name."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -54,8 +55,19 @@ async def test_newest_answer_visible_link_clickable_and_history_after_reload(
             await expect(page.locator(".msg.user")).to_have_count(12)
 
             for n in range(2):
+                gate = asyncio.Event()
+                h.rasa.rest_gate = gate
                 await page.fill("#text", f"Wo ist meine Bestellung {n}?")
                 await page.press("#text", "Enter")
+                # While the bot works on the answer, the customer sees that Paula is writing.
+                typing = page.locator("#typing")
+                await expect(typing).to_be_visible()
+                await expect(typing).to_contain_text("Paula schreibt")
+                box = await typing.bounding_box()
+                bar = await page.locator("#form").bounding_box()
+                assert box is not None and bar is not None
+                assert box["y"] + box["height"] <= bar["y"]
+                gate.set()
                 answer = page.locator(".msg.bot", has_text="Sendungsverfolgung").nth(n)
                 await expect(answer).to_be_visible()
                 await expect(page.locator("#typing")).to_be_hidden()
