@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.inbox._broker import _web_payload
 from bot.inbox._webchat import COOKIE, sender_from_cookie
 from tests.inbox._support import run_async, start_harness
 
@@ -20,6 +22,15 @@ TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?p
 ANSWER = f"Deine Bestellung 10023 ist unterwegs. Sendungsverfolgung: {TRACKING}"
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+async def assert_above_the_bar(page: Any, element: Any) -> None:
+    """Visible without scrolling: inside the window and not under the input bar."""
+    box = await element.bounding_box()
+    bar = await page.locator("#form").bounding_box()
+    height = await page.evaluate("window.innerHeight")
+    assert box is not None and bar is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"] <= height
 
 
 @run_async
@@ -71,30 +82,37 @@ async def test_newest_answer_visible_link_clickable_and_history_after_reload(
                 answer = page.locator(".msg.bot", has_text="Sendungsverfolgung").nth(n)
                 await expect(answer).to_be_visible()
                 await expect(page.locator("#typing")).to_be_hidden()
-                box = await answer.bounding_box()
-                bar = await page.locator("#form").bounding_box()
-                height = await page.evaluate("window.innerHeight")
-                assert box is not None and bar is not None
-                assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"] <= height
+                await assert_above_the_bar(page, answer)
 
             link = page.locator(".msg.bot a").last
             assert await link.get_attribute("href") == TRACKING
             assert await link.get_attribute("target") == "_blank"
             assert await link.get_attribute("rel") == "noopener noreferrer"
 
-            # A team reply, then a reload: the whole conversation is back, the newest in view.
-            h.rasa.record(sender, {"event": "bot", "text": "Hallo, hier ist Anna vom Team.",
-                                   "metadata": {"inbox": {"kind": "reply",
-                                                          "agent": "Anna Berg"}}})
+            # Live from the inbox (as the broker consumer pushes them): a team reply with the
+            # agent's name, then the rating question; both and the buttons are in view.
+            reply = {"event": "bot", "text": "Hallo, hier ist Anna vom Team.",
+                     "metadata": {"inbox": {"kind": "reply", "agent": "Anna Berg"}}}
+            rating = {"event": "bot", "text": "Wie zufrieden warst du mit unserer Hilfe?",
+                      "data": {"buttons": [{"title": "😊 Gut", "payload": "/csat_rating"},
+                                           {"title": "😞 Schlecht", "payload": "/csat_rating"}]},
+                      "metadata": {"inbox": {"kind": "csat"}}}
+            for event in (reply, rating):
+                h.rasa.record(sender, event)
+                h.inbox.hub.publish_topic(sender, "message", _web_payload(event))
+            team = page.locator(".msg.team", has_text="Anna vom Team")
+            await expect(team.locator(".author")).to_have_text("Anna (Team)")
+            buttons = page.locator(".buttons").last
+            await expect(buttons).to_be_visible()
+            await assert_above_the_bar(page, buttons)
+
+            # A reload: the whole conversation is back, the newest (the rating) in view.
             await page.reload()
             await expect(page.locator(".msg.user")).to_have_count(14)
             await expect(page.locator(".msg.bot a[href^='https://']")).to_have_count(2)
-            team = page.locator(".msg.team").last
-            await expect(team.locator(".author")).to_have_text("Anna (Team)")
-            box = await team.bounding_box()
-            bar = await page.locator("#form").bounding_box()
-            assert box is not None and bar is not None
-            assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"]
+            await expect(page.locator(".msg.team .author")).to_have_text(["Anna (Team)"])
+            await expect(page.locator(".buttons button")).to_have_count(2)
+            await assert_above_the_bar(page, page.locator(".buttons").last)
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOT))
             assert not [e for e in errors if "Content Security Policy" in e]

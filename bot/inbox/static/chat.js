@@ -120,17 +120,28 @@
     }
   }
 
+  // The live stream opens before the history is read, so nothing sent in between is lost;
+  // what arrives meanwhile is shown after the history unless the history already has it.
+  let historyShown = false;
+  const early = [];
+
   async function loadHistory() {
+    const teamTexts = new Set();
     try {
       const response = await fetch("/chat/api/history", {cache: "no-store"});
       const data = await response.json();
       for (const m of data.messages || []) {
         if (m.from === "user") add("user", String(m.text || ""));
         else show(m);
+        if (m.from === "team") teamTexts.add(String(m.text || ""));
       }
       if (data.error) add("error", String(data.error));
     } catch (e) {
       // No history is not an error for the customer: the chat still works.
+    }
+    historyShown = true;
+    for (const m of early.splice(0)) {
+      if (!teamTexts.has(String(m.text || ""))) show(m);
     }
     document.body.dataset.ready = "1";
   }
@@ -143,7 +154,8 @@
     stream.addEventListener("message", (event) => {
       let m;
       try { m = JSON.parse(event.data); } catch (e) { return; }
-      show({...m, from: "team"});
+      m = {...m, from: "team"};
+      if (historyShown) show(m); else early.push(m);
     });
   }
 
@@ -155,5 +167,6 @@
     input.value = "";
     send(text);
   });
-  loadHistory().then(listen);
+  listen();
+  loadHistory();
 })();
