@@ -77,6 +77,7 @@ class Client:
         self.findings = findings
         self.session = self._new_session()
         self.hanging: Dict[str, int] = {}
+        self.retried_after_timeout = 0
 
     @staticmethod
     def _new_session() -> requests.Session:
@@ -84,6 +85,24 @@ class Client:
         session = requests.Session()
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         return session
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        body: Optional[bytes],
+        headers: Optional[Mapping[str, str]],
+        stream: bool,
+    ) -> Tuple[int, str]:
+        with self.session.request(
+            method, url, data=body, headers=dict(headers or {}), timeout=TIMEOUT,
+            stream=stream, allow_redirects=False,
+        ) as response:
+            if stream:  # an event stream stays open: its first bytes are enough
+                return response.status_code, next(response.iter_content(256), b"").decode(
+                    "utf-8", "replace"
+                )
+            return response.status_code, response.text
 
     def send(
         self,
@@ -101,15 +120,15 @@ class Client:
         shown = f"{method} {url[url.index('/', 7):]} headers={dict(headers or {})} " \
                 f"body={(body or b'')[:400]!r}{'...' if body and len(body) > 400 else ''}"
         try:
-            with self.session.request(
-                method, url, data=body, headers=dict(headers or {}), timeout=TIMEOUT,
-                stream=stream, allow_redirects=False,
-            ) as response:
-                status = response.status_code
-                if stream:  # an event stream stays open: its first bytes are enough
-                    text = next(response.iter_content(256), b"").decode("utf-8", "replace")
-                else:
-                    text = response.text
+            try:
+                status, text = self._once(method, url, body, headers, stream)
+            except requests.exceptions.Timeout:
+                # A machine shared with the rest of the suite can stall a server for a moment.
+                # An input that hangs the server hangs it again: ask once more, fresh.
+                self.session.close()
+                self.session = self._new_session()
+                self.retried_after_timeout += 1
+                status, text = self._once(method, url, body, headers, stream)
         except requests.exceptions.InvalidHeader:
             # The client refused to send it (e.g. a header value with leading whitespace):
             # no request reached the server, so there is nothing to judge.
