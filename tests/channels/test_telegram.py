@@ -101,9 +101,12 @@ def test_photo_is_kept_for_the_agent_and_explained(channel_stack: ChannelStack) 
     assert "Foto" in answer.params["text"] and "gespeichert" in answer.params["text"]
     media = channel_stack.store.media_for("telegram", str(chat))
     assert [(m.kind, m.reference) for m in media] == [("photo", f"large-{chat}")]
-    events = channel_stack.stack.tracker(str(chat))["events"]
-    photo_turns = [e for e in events if e["event"] == "user" and e["text"] == "[Foto]"]
-    assert photo_turns[0]["metadata"]["media"][0]["reference"] == f"large-{chat}"
+    def photo_turns() -> list:
+        events = channel_stack.stack.tracker(str(chat))["events"]
+        return [e for e in events if e["event"] == "user" and e["text"] == "[Foto]"]
+
+    wait_until(lambda: bool(photo_turns()))  # the tracker is saved just after the answer
+    assert photo_turns()[0]["metadata"]["media"][0]["reference"] == f"large-{chat}"
 
 
 def test_photo_with_caption_is_understood_and_kept(channel_stack: ChannelStack) -> None:

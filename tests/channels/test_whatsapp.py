@@ -112,8 +112,12 @@ def test_photo_is_kept_for_the_agent_and_explained(channel_stack: ChannelStack) 
     assert [(m.kind, m.reference, m.content_type) for m in media] == [
         ("photo", media_url, "image/jpeg")
     ]
-    events = channel_stack.stack.tracker(number)["events"]
-    [photo] = [e for e in events if e["event"] == "user" and e["text"] == "[Foto]"]
+    def photos() -> list:
+        events = channel_stack.stack.tracker(number)["events"]
+        return [e for e in events if e["event"] == "user" and e["text"] == "[Foto]"]
+
+    wait_until(lambda: bool(photos()))  # the tracker is saved just after the answer went out
+    [photo] = photos()
     assert photo["metadata"]["media"][0]["reference"] == media_url
 
 
@@ -248,8 +252,12 @@ def test_typed_intent_syntax_goes_through_nlu(channel_stack: ChannelStack) -> No
     number = new_whatsapp_number()
     channel_stack.post_whatsapp(channel_stack.whatsapp_message(number, "/greet"))
     channel_stack.twilio.wait_for_messages(to(number))
-    events = channel_stack.stack.tracker(number)["events"]
-    [user] = [e for e in events if e["event"] == "user"]
+
+    def users() -> list:
+        return [e for e in channel_stack.stack.tracker(number)["events"] if e["event"] == "user"]
+
+    wait_until(lambda: bool(users()))  # the tracker is saved just after the answer went out
+    [user] = users()
     assert user["text"] == "greet"  # the slash is gone: customers cannot inject intents
 
 
