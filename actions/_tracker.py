@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
@@ -43,18 +43,29 @@ def understood_confidence(tracker: Tracker) -> Optional[float]:
     return float(value) if value is not None else None
 
 
+def turns_since(
+    tracker: Tracker, matches: Callable[[Dict[str, Any]], bool], turns: int
+) -> Optional[int]:
+    """How many customer messages ago the bot side last had an event ``matches`` accepts
+    (within ``turns``), else None. 0 means in reply to the message before the current one."""
+    seen_users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_users += 1
+            if seen_users > turns + 1:
+                return None
+        elif seen_users >= 1 and matches(event):
+            return seen_users - 1
+    return None
+
+
 def user_turns_since(tracker: Tracker, action_name: str, turns: int) -> Optional[int]:
     """How many customer messages ago ``action_name`` last ran (within ``turns``), else None.
 
     0 means it ran in reply to the message before the current one.
     """
-    seen_users = 0
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            seen_users += 1
-            if seen_users > turns + 1:
-                return None
-        elif kind == "action" and event.get("name") == action_name and seen_users >= 1:
-            return seen_users - 1
-    return None
+    return turns_since(
+        tracker,
+        lambda event: event.get("event") == "action" and event.get("name") == action_name,
+        turns,
+    )

@@ -33,7 +33,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._tracker import latest_text
+from actions._tracker import latest_text, turns_since
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 FAQ_RESPONSE_PREFIX = "utter_faq/"
@@ -118,16 +118,12 @@ def previous_topic(tracker: Tracker, turns: int = CONTEXT_TURNS) -> Optional[str
 
 def asked_back_within(tracker: Tracker, turns: int) -> bool:
     """Whether the bot asked back in reply to one of the last ``turns`` customer messages."""
-    seen_users = 0
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            seen_users += 1
-            if seen_users > turns + 1:
-                return False
-        elif kind == "bot" and seen_users >= 1 and _bot_response(event) in ASK_BACK_RESPONSES:
-            return True
-    return False
+    return turns_since(
+        tracker,
+        lambda event: event.get("event") == "bot"
+        and _bot_response(event) in ASK_BACK_RESPONSES,
+        turns,
+    ) is not None
 
 
 def answer_ranking(latest_message: Dict[str, Any]) -> List[Tuple[str, float]]:
