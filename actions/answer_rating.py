@@ -59,6 +59,8 @@ def pending_offer(tracker: Tracker) -> Optional[Offer]:
             if seen_current:
                 return None  # two customer messages without a bot message between them
             seen_current = True
+        elif kind in ("session_started", "restart"):
+            return None  # the answer belongs to an earlier conversation
         elif kind == "bot" and seen_current:
             topic = (event.get("metadata") or {}).get(OFFER_KEY)
             if isinstance(topic, str) and topic.startswith("faq/"):

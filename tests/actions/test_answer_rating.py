@@ -198,3 +198,28 @@ def test_faq_inside_the_order_form_offers_no_rating(stack: Stack) -> None:
     answers = stack.send(sender, SHIPPING)
     assert answers[0]["text"] == text_of("utter_faq/shipping_costs")
     assert payloads(answers) == []
+
+
+def tracker_of(events: List[Dict[str, Any]], rated: Any = None) -> Any:
+    from rasa_sdk import Tracker
+
+    return Tracker(
+        sender_id="c1", slots={"answer_rating": rated}, latest_message=events[-1],
+        events=events, paused=False, followup_action=None, active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def test_only_the_reply_to_the_asking_answer_of_this_session_is_a_rating() -> None:
+    from actions.answer_rating import Offer, pending_offer
+
+    asked = {"event": "bot", "text": "…", "timestamp": 7.5,
+             "metadata": {"utter_action": "utter_faq/voucher",
+                          "answer_rating_offer": "faq/voucher"}}
+    yes = {"event": "user", "text": "ja"}
+    assert pending_offer(tracker_of([asked, yes])) == Offer("faq/voucher", 7.5)
+    assert pending_offer(tracker_of([asked, yes], rated={"helpful": True})) is None
+    assert pending_offer(tracker_of([asked, {"event": "user", "text": "hm"}, yes])) is None
+    # An hour later Rasa starts a new session: the old answer is not rated by a "ja".
+    restarted = [asked, {"event": "session_started"}, {"event": "action", "name": "x"}, yes]
+    assert pending_offer(tracker_of(restarted)) is None
