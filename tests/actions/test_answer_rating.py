@@ -223,3 +223,30 @@ def test_only_the_reply_to_the_asking_answer_of_this_session_is_a_rating() -> No
     # An hour later Rasa starts a new session: the old answer is not rated by a "ja".
     restarted = [asked, {"event": "session_started"}, {"event": "action", "name": "x"}, yes]
     assert pending_offer(tracker_of(restarted)) is None
+
+
+def test_telegram_shows_the_thumbs_as_inline_buttons_and_a_tap_rates(
+    channel_stack: ChannelStack,
+) -> None:
+    from tests.channels.harness import new_chat_id
+
+    chat = new_chat_id()
+    telegram = channel_stack.telegram
+
+    def to_chat(call: Any) -> bool:
+        return str(call.params.get("chat_id")) == str(chat)
+
+    channel_stack.post_telegram(telegram.text_update(chat, SHIPPING))
+    [answer] = telegram.wait_for("sendMessage", to_chat)
+    assert answer.params["text"] == text_of("utter_faq/shipping_costs")
+    keyboard = answer.params["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard] == ["👍 Hat geholfen", "👎 Nicht wirklich"]
+
+    channel_stack.post_telegram(telegram.callback_update(chat, keyboard[0][0]["callback_data"]))
+    answers = telegram.wait_for("sendMessage", to_chat, count=2)
+    assert answers[-1].params["text"] == text_of("utter_answer_helpful")
+    wait_until(lambda: len(ratings_of(channel_stack.stack, str(chat))) == 1)
+    [rating] = ratings_of(channel_stack.stack, str(chat))
+    assert (rating.topic, rating.helpful, rating.channel) == (
+        "faq/shipping_costs", True, "telegram"
+    )
