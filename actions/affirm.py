@@ -1,5 +1,9 @@
-"""``action_handle_affirm``: a "yes" is a short answer; a long message NLU half-heartedly calls
-"yes" ("hmm ja also wegen dem ding da neulich") is a misunderstanding, not a yes."""
+"""``action_handle_affirm``/``action_handle_deny``: a plain "ja"/"nein".
+
+A "yes" is a short answer; a long message NLU half-heartedly calls "yes" ("hmm ja also wegen
+dem ding da neulich") is a misunderstanding, not a yes. Right after an FAQ answer that asked
+"did it help?" (WhatsApp: typed, elsewhere besides the buttons), a plain "ja"/"nein" is the
+customer's 👍/👎 (``actions/answer_rating.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._tracker import latest_text
+from actions.answer_rating import rate_if_offered
 
 MAX_AFFIRM_WORDS = 4
 SURE_AFFIRM = 0.8
@@ -32,9 +37,30 @@ class ActionHandleAffirm(Action):
 
         confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
         if is_plain_yes(latest_text(tracker), confidence):
+            rated = rate_if_offered(dispatcher, tracker, helpful=True)
+            if rated is not None:
+                return rated
             dispatcher.utter_message(response="utter_affirm")
             return []
         return ask_back_or_hand_over(dispatcher, tracker)
 
 
-__all__ = ["ActionHandleAffirm", "is_plain_yes"]
+class ActionHandleDeny(Action):
+    """A "no" right after a rating question is a 👎; otherwise utter_deny as before."""
+
+    def name(self) -> str:
+        return "action_handle_deny"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
+        if is_plain_yes(latest_text(tracker), confidence):  # a plain "no" as much as a "yes"
+            rated = rate_if_offered(dispatcher, tracker, helpful=False)
+            if rated is not None:
+                return rated
+        dispatcher.utter_message(response="utter_deny")
+        return []
+
+
+__all__ = ["ActionHandleAffirm", "ActionHandleDeny", "is_plain_yes"]

@@ -16,7 +16,8 @@ UTTERED_BY_ACTIONS = {
     "utter_ask_order_number", "utter_ask_postal_code", "utter_invalid_order_number",
     "utter_invalid_postal_code", "utter_order_not_found", "utter_ask_back",
     "utter_ask_rephrase", "utter_default", "utter_error", "utter_anything_else",
-    "utter_rating_thanks", "utter_rating_unclear", "utter_affirm",
+    "utter_rating_thanks", "utter_rating_unclear", "utter_affirm", "utter_deny",
+    "utter_answer_helpful", "utter_answer_unhelpful",
 }
 
 

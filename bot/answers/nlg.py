@@ -12,6 +12,11 @@ sets ``responses`` on every model load because this is a subclass). Only the ``t
 database's live edits that a background thread refreshes every few seconds: serving never waits
 for the database. When the database cannot be read, the last copy read stays in use (domain.yml
 answers if none was ever read) and a warning is logged.
+
+An FAQ answer also asks "did it help?" (:mod:`bot.answers.feedback`): 👍/👎 buttons, or on
+channels without buttons (WhatsApp) a line asking for "ja"/"nein"; the message's metadata names
+the topic (``answer_rating_offer``). Not once the conversation has a rating, not inside a form
+(the form's next question follows at once) and not in a paused conversation.
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.answers._service import FAQ_RESPONSE
+from bot.answers.feedback import (
+    OFFER_KEY,
+    RATING_BUTTONS,
+    RATING_SLOT,
+    TYPED_CHANNELS,
+    TYPED_QUESTION,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +138,29 @@ class LiveAnswerGenerator(TemplatedNaturalLanguageGenerator):
         message = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if message is None or not utter_action.startswith(FAQ_RESPONSE):
             return message
-        live = self.answers.get(utter_action[len(FAQ_RESPONSE):])
+        topic = utter_action[len(FAQ_RESPONSE):]
+        live = self.answers.get(topic)
         if live is not None:
             message["text"] = live
+        if offers_rating(tracker):
+            ask_for_rating(message, topic, output_channel)
         return message
+
+
+def offers_rating(tracker: DialogueStateTracker) -> bool:
+    """Whether an FAQ answer in this conversation now asks "did it help?"."""
+    return (
+        tracker.slots.get(RATING_SLOT) is not None
+        and tracker.get_slot(RATING_SLOT) is None
+        and tracker.active_loop_name is None
+        and not tracker.is_paused()
+    )
+
+
+def ask_for_rating(message: Dict[str, Any], topic: str, output_channel: str) -> None:
+    """Add the rating question to an FAQ answer ``message`` (in place)."""
+    message[OFFER_KEY] = f"faq/{topic}"
+    if output_channel in TYPED_CHANNELS:
+        message["text"] = f"{message.get('text') or ''}\n\n{TYPED_QUESTION}".strip()
+    else:
+        message["buttons"] = list(message.get("buttons") or []) + [dict(b) for b in RATING_BUTTONS]

@@ -23,6 +23,7 @@ STORE_NAMES = {
     "support.channel_media": "Von dir gesendete Dateien, Fotos, Standorte",
     "support.channel_deliveries": "Zustellung unserer Nachrichten an dich",
     "support.channel_choices": "Zuletzt angebotene Auswahlmöglichkeiten",
+    "support.answer_ratings": "Deine Bewertungen von Paulas Antworten (👍/👎)",
     LOG_FILES: "Zeilen in Protokolldateien",
 }
 MEDIA_KINDS = {
@@ -105,6 +106,13 @@ def render_text(data: CustomerData, retention_days: int) -> str:
             if handoff.get("rating"):
                 line += f", deine Bewertung: {handoff['rating']} von 5"
             out.append(line)
+    ratings = stores.get("support.answer_ratings", [])
+    if ratings:
+        out += ["", "Deine Bewertungen von Paulas Antworten:"]
+        for rating in ratings:
+            verdict = "hat geholfen" if rating.get("helpful") else "hat nicht geholfen"
+            topic = str(rating.get("topic") or "").removeprefix("faq/")
+            out.append(f"  - am {_when(rating.get('created_at'))} zum Thema {topic}: {verdict}")
     for name, title, key in (
         ("support.inbox_replies", "Antworten unseres Teams", "text"),
         ("support.inbox_notes", "Interne Notizen unseres Teams über dein Anliegen", "text"),

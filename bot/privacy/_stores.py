@@ -7,7 +7,8 @@ Stores (see docs/privacy.md):
 * Rasa's SQL event broker: table ``events`` (``id``, ``sender_id``, ``data``), a second full
   copy, ``EVENT_BROKER_DB_URL`` / ``var/events.db``;
 * the support database (``SUPPORT_DB_URL``): tables keyed by ``sender_id`` (handoffs, channel
-  contacts, inbound dedupe rows, media, deliveries, numbered choices), tables keyed by the
+  contacts, inbound dedupe rows, media, deliveries, numbered choices, 👍/👎 answer ratings),
+  tables keyed by the
   customer's handoffs (inbox state, events, notes, replies, customer messages), and trainer
   labels (masked, without sender id; matched by the fingerprint of the customer's messages);
 * our log files in ``var/`` (lines naming the customer, their pseudonym or their messages).
@@ -46,6 +47,7 @@ SENDER_TABLES = (
     "channel_deliveries",
     "channel_choices",
     "handoffs",
+    "answer_ratings",
 )
 HANDOFF_TABLES = (
     "inbox_handoff_state",
@@ -66,6 +68,7 @@ class PrivacyError(BotError):
 
 def support_tables() -> Dict[str, Table]:
     """The support DB's tables by name (imports the modules that define them)."""
+    from bot.answers import feedback  # noqa: F401 - registers answer_ratings
     from bot.inbox import _models as inbox_models  # noqa: F401 - registers inbox tables
     from bot.models import SupportBase
     from bot.trainer import _labels  # noqa: F401 - registers trainer_labels

@@ -166,6 +166,28 @@ def _faq_fold(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _faq_helpfulness(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from bot.answers.feedback import MIN_RATINGS, read_helpfulness
+    from bot.models import utcnow
+
+    since = utcnow() - timedelta(days=args.days) if args.days else None
+    rows = read_helpfulness(settings.support_db_url, since)
+    if not rows:
+        print("No answer ratings yet" + (f" in the last {args.days} days." if args.days else "."))
+        return 0
+    print(f"Did the answer help? Weakest first (share shown from {MIN_RATINGS} ratings on; "
+          "sorted by the upper 95 % Wilson bound of the helpful share)")
+    print(f"{'topic':<28} {'👍':>4} {'👎':>4} {'n':>4} {'helped':>7} {'at most':>8}")
+    for row in rows[: args.limit]:
+        share = f"{row.share * 100:.0f} %" if row.enough else "–"
+        upper = f"{row.upper_bound * 100:.0f} %" if row.enough else "–"
+        print(f"{row.topic.removeprefix('faq/'):<28} {row.helpful:>4} {row.unhelpful:>4} "
+              f"{row.total:>4} {share:>7} {upper:>8}")
+    return 0
+
+
 def _intent_add(args: argparse.Namespace, settings: Settings) -> int:
     from bot.trainer._edit import add_intent
 
@@ -418,6 +440,14 @@ def add_commands(subparsers: Any) -> None:
     fold.add_argument("topic", nargs="*", help="topic ids (default: every topic with a live edit)")
     _project_option(fold)
     fold.set_defaults(handler=_faq_fold)
+    helped = faq_commands.add_parser(
+        "helpfulness", help="customers' 👍/👎 per FAQ answer, weakest first",
+        description="Counts the customers' ratings (\"did it help?\" after an FAQ answer) per "
+                    "topic from the support database, the surely weakest answers first.")
+    helped.add_argument("--days", type=int, default=0,
+                        help="only ratings of the last N days (default: all)")
+    helped.add_argument("--limit", type=int, default=50, help="show at most N topics")
+    helped.set_defaults(handler=_faq_helpfulness)
 
     intent = subparsers.add_parser("intent", help="intents (what customers want)")
     intent_commands = intent.add_subparsers(dest="intent_command", required=True,

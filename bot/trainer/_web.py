@@ -18,6 +18,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.answers import AnswerStore, answer_table, edit_answer, undo_answer
+from bot.answers.feedback import MIN_RATINGS, TopicHelpfulness, read_helpfulness
 from bot.errors import BotError
 from bot.settings import Settings
 from bot.trainer._project import ID_PATTERN, Project, load_training_data
@@ -96,19 +97,46 @@ def _page_data(settings: Settings, groups: List[Group], page: int) -> Dict[str, 
             "context": group.messages[0].context[-4:],
             "replies": group.agent_replies[:3],
         })
-    return {"groups": shown, "labels": labels, "answers": _answer_rows(settings),
+    ratings = read_helpfulness(settings.support_db_url)
+    return {"groups": shown, "labels": labels, "answers": _answer_rows(settings, ratings),
+            "ratings": [_rating_row(row) for row in ratings], "min_ratings": MIN_RATINGS,
             "page_no": page, "pages": pages, "total": len(groups)}
 
 
-def _answer_rows(settings: Settings) -> List[Dict[str, Any]]:
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def _rating_row(row: TopicHelpfulness) -> Dict[str, Any]:
+    """One line of the "did it help?" table; the share only from MIN_RATINGS ratings on."""
+    return {
+        "topic": row.topic.removeprefix("faq/"),
+        "helpful": row.helpful,
+        "unhelpful": row.unhelpful,
+        "total": row.total,
+        "share": _percent(row.share) if row.enough else "–",
+        "upper": _percent(row.upper_bound) if row.enough else "–",
+        "enough": row.enough,
+    }
+
+
+def _answer_rows(
+    settings: Settings, ratings: Optional[List[TopicHelpfulness]] = None
+) -> List[Dict[str, Any]]:
+    """Every FAQ answer, the rated ones first, weakest first (as ``ratings``)."""
     store = AnswerStore.open(settings.support_db_url)
     try:
         rows = answer_table(settings.root, store)
     finally:
         store.close()
+    order = {row.topic.removeprefix("faq/"): i for i, row in enumerate(ratings or [])}
+    by_topic = {row.topic.removeprefix("faq/"): row for row in ratings or []}
+    rows = sorted(rows, key=lambda row: order.get(row.topic, len(order)))  # stable
     return [
         {
             "topic": row.topic,
+            "rating": (f"{by_topic[row.topic].helpful}× 👍 · {by_topic[row.topic].unhelpful}× 👎"
+                       if row.topic in by_topic else ""),
             "text": row.text,
             "edited": row.live is not None,
             "source": (f"live geändert von {row.live.author} am {_when(row.live.created_at)}"

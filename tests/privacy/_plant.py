@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import List, Optional
 
+from bot.answers.feedback import record_answer_rating
 from bot.database import make_engine, session_factory, transaction
 from bot.handoff import HandoffRequest, handoff
 from bot.inbox._models import (
@@ -122,6 +123,9 @@ def plant(settings: Settings, customer: Customer, when: Optional[datetime] = Non
     channels.record_delivery(channel, customer.sender_id, status="delivered",
                              text=customer.reply)
     channels.save_choices(channel, customer.sender_id, ["/faq", "/request_human"])
+    with transaction(sessions) as session:
+        record_answer_rating(session, sender_id=customer.sender_id, topic="faq/shipping_costs",
+                             helpful=False, channel=channel, answer_at=when.timestamp(), now=when)
     with transaction(sessions) as session:  # rows of the whole table get the planting time
         for table in ("channel_inbound", "channel_contacts", "channel_media",
                       "channel_deliveries", "channel_choices"):

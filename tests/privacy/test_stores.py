@@ -100,7 +100,7 @@ def test_delete_removes_the_customer_from_every_store_and_spares_others(tmp_path
     for table in ("handoffs", "inbox_handoff_state", "inbox_handoff_events", "inbox_notes",
                   "inbox_replies", "inbox_customer_messages", "trainer_labels",
                   "channel_contacts", "channel_inbound", "channel_media",
-                  "channel_deliveries", "channel_choices"):
+                  "channel_deliveries", "channel_choices", "answer_ratings"):
         assert counts[f"support.{table}"] >= 1, table
     assert counts["log_lines"] == 2
     # Idempotent: a second delete finds nothing and changes nothing.
@@ -144,7 +144,7 @@ def test_export_holds_everything_and_reads_in_german(tmp_path: Path) -> None:
                   "support.channel_contacts", "support.channel_media",
                   "support.channel_deliveries", "support.channel_inbound",
                   "support.channel_choices", "support.inbox_handoff_events",
-                  "support.inbox_handoff_state", "log_lines"):
+                  "support.inbox_handoff_state", "support.answer_ratings", "log_lines"):
         assert counts[store] >= 1, store
     text = render_text(data, retention_days=180)
     assert text.startswith("Datenauskunft nach Art. 15 DSGVO")
@@ -153,6 +153,7 @@ def test_export_holds_everything_and_reads_in_german(tmp_path: Path) -> None:
     assert JANA.reply in text and JANA.note in text
     assert "du wolltest mit einem Menschen sprechen" in text
     assert "nach 180 Tagen" in text
+    assert "zum Thema shipping_costs: hat nicht geholfen" in text
     assert "Foto („Foto vom kaputten Reißverschluss“)" in text
 
 

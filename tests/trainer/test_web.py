@@ -234,3 +234,36 @@ async def test_trainer_page_with_1000_missed_messages_is_paginated_and_chat_keep
     finally:
         await client.close()
         await server.close()
+
+
+@run_async
+async def test_trainer_page_lists_answer_ratings_weakest_first(
+    project: Project, var: Path
+) -> None:
+    from tests.answers.test_feedback import plant
+
+    settings = make_settings(var)
+    plant(settings.support_db_url, [("shipping_costs", i < 9) for i in range(10)]
+          + [("return_policy", i < 2) for i in range(8)] + [("delivery_time", False)])
+    app = create_app(settings, background=False)
+    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
+        await login(client, "mia")
+        page = html.unescape(await ready_page(client))
+        table = page[page.index('id="geholfen"'):page.index('id="antworten"')]
+        rows = re.findall(r'<tr[^>]*><td><a href="#a-(\w+)">', table)
+        assert rows == ["return_policy", "shipping_costs", "delivery_time"]
+        assert "<td>2</td><td>6</td><td>8</td><td>25 %</td>" in table
+        assert "<td>0</td><td>1</td><td>1</td><td>–</td>" in table  # too few for a share
+        # The edit forms follow the same order, each with its counts.
+        answers = re.findall(r'<section class="answer" id="a-(\w+)">', page)
+        assert answers[:3] == ["return_policy", "shipping_costs", "delivery_time"]
+        assert "return_policy</strong> – aus domain.yml · 2× 👍 · 6× 👎" in page
+    finally:
+        await client.close()
+        await server.close()
