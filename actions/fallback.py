@@ -3,6 +3,9 @@
 A short message right after an FAQ answer is first read as a follow-up of that answer
 (actions/followup.py); only if that is not clear either the bot asks back, the previous topic
 first.
+
+A message that asks several FAQ questions at once (the answer guard's ``several_questions``:
+each question part was sure of its own topic) gets every answer, in the customer's order.
 """
 
 from __future__ import annotations
@@ -98,6 +101,20 @@ def ask_back_or_hand_over(
     return []
 
 
+def several_questions(latest_message: Dict[str, Any]) -> List[str]:
+    """Topic ids of a message that asked several FAQ questions (empty otherwise)."""
+    guard = latest_message.get("answer_guard")
+    if not isinstance(guard, dict) or guard.get("reason") != "several_questions":
+        return []
+    topics = []
+    for candidate in guard.get("candidates") or []:
+        key = str(candidate.get("topic") or "") if isinstance(candidate, dict) else ""
+        topic = key.split("/", 1)[-1]
+        if key.startswith("faq/") and topic in topic_buttons() and topic not in topics:
+            topics.append(topic)
+    return topics
+
+
 class ActionHandleFallback(Action):
     """Unsure: a short follow-up is read in context; else ask back once, then hand over."""
 
@@ -107,6 +124,11 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        asked = several_questions(tracker.latest_message)
+        if len(asked) >= 2:
+            for asked_topic in asked:
+                dispatcher.utter_message(response=f"{FAQ_RESPONSE_PREFIX}{asked_topic}")
+            return []
         previous = previous_topic(tracker)
         in_form = bool(tracker.active_loop.get("name"))
         if previous and not in_form and is_short(latest_text(tracker)):
@@ -120,4 +142,6 @@ class ActionHandleFallback(Action):
         return ask_back_or_hand_over(dispatcher, tracker, first_topic=previous)
 
 
-__all__ = ["ActionHandleFallback", "ask_back_or_hand_over", "candidate_buttons"]
+__all__ = [
+    "ActionHandleFallback", "ask_back_or_hand_over", "candidate_buttons", "several_questions",
+]

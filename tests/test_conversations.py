@@ -222,3 +222,11 @@ def test_a_new_conversation_per_guess_gets_no_new_tries(stack: Stack) -> None:
     [record] = handoffs(stack, customer)
     assert (record.reason, record.order_number) == ("order_locked", "BP-100004")
     assert is_paused(stack, customer)
+
+
+def test_two_questions_in_one_message_get_both_answers_in_order(stack: Stack) -> None:
+    message = "was kostet der versand? und kann ich mit paypal zahlen"
+    answer = texts(stack.send(new_customer(), message))
+    costs, paying = faq_answer("shipping_costs"), faq_answer("payment_methods")
+    assert costs in answer and paying in answer, answer[:300]
+    assert answer.index(costs) < answer.index(paying)

@@ -6,6 +6,11 @@ would confidently give a wrong answer. This component looks at the selector's ra
 when the top answer is below ``threshold`` or less than ``margin`` ahead of the runner-up,
 replaces the intent by ``nlu_fallback`` and records why under ``answer_guard`` in the parse
 data (reason, confidence, top candidates), so the dialogue can ask back or hand over.
+
+A message that asks several things ("wie lange dauert die lieferung und kann ich mit paypal
+zahlen?") must not get one answer as if it covered all: when the selector found question parts
+sure of different topics (``questions``), the reason is ``several_questions`` and the candidates
+are those topics in the customer's order; ``action_handle_fallback`` answers each.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 ANSWER_GUARD_KEY = "answer_guard"
+SEVERAL_QUESTIONS = "several_questions"
 RESPONSE_SELECTOR_KEY = "response_selector"
 
 
@@ -66,22 +72,43 @@ class AnswerConfidenceGuard(GraphComponent):
         ranking: List[Dict[str, Any]] = selector.get("ranking") or []
         top = float(selector.get("response", {}).get("confidence") or 0.0)
         runner_up = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
+        asked = _sure_topics(selector.get("questions"))
+        if len(asked) >= 2:
+            self._fall_back(message, top, {
+                "reason": SEVERAL_QUESTIONS,
+                "confidence": top,
+                "margin": top - runner_up,
+                "candidates": asked,
+            })
+            return
         if top >= self.threshold and top - runner_up >= self.margin:
             return
+        self._fall_back(message, top, {
+            "reason": "low_answer_confidence",
+            "confidence": top,
+            "margin": top - runner_up,
+            "candidates": [
+                {"topic": entry["intent_response_key"], "confidence": entry["confidence"]}
+                for entry in ranking[: self.candidates]
+            ],
+        })
+
+    @staticmethod
+    def _fall_back(message: Message, top: float, why: Dict[str, Any]) -> None:
         fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": top}
         message.data[INTENT] = fallback
         message.data.setdefault(INTENT_RANKING_KEY, [])
         message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
-        message.set(
-            ANSWER_GUARD_KEY,
-            {
-                "reason": "low_answer_confidence",
-                "confidence": top,
-                "margin": top - runner_up,
-                "candidates": [
-                    {"topic": entry["intent_response_key"], "confidence": entry["confidence"]}
-                    for entry in ranking[: self.candidates]
-                ],
-            },
-            add_to_output=True,
-        )
+        message.set(ANSWER_GUARD_KEY, why, add_to_output=True)
+
+
+def _sure_topics(parts: Any) -> List[Dict[str, Any]]:
+    """Distinct topics of the question parts the selector was sure of, in the message's order."""
+    topics: List[Dict[str, Any]] = []
+    for part in parts if isinstance(parts, list) else []:
+        if not isinstance(part, dict) or not part.get("sure"):
+            continue
+        topic = str(part.get("intent_response_key") or "")
+        if topic and topic not in [t["topic"] for t in topics]:
+            topics.append({"topic": topic, "confidence": float(part.get("confidence") or 0.0)})
+    return topics

@@ -37,9 +37,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu._questions import questions
 from bot.nlu.linear_model import LinearTextClassifier, ModelSettings
 
 _EXTRA_FILE = "selector.json"
+# Under response_selector.faq: the question parts of a message that asks several things.
+QUESTIONS_KEY = "questions"
 
 
 def utter_action(intent_response_key: str) -> str:
@@ -65,6 +68,10 @@ class LinearResponseSelector(GraphComponent):
             "max_iter": 3000,
             "random_seed": 42,
             "ranking_length": 10,
+            # Several questions in one message: each question part is read on its own; parts
+            # that are this sure of different topics are listed under "questions".
+            "question_confidence": 0.6,
+            "question_margin": 0.3,
         }
 
     @staticmethod
@@ -167,8 +174,37 @@ class LinearResponseSelector(GraphComponent):
                     {"confidence": c, INTENT_RESPONSE_KEY: k} for k, c in ranking
                 ],
             }
+            several = self._several_questions(text)
+            if several:
+                prediction[QUESTIONS_KEY] = several
             properties = dict(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {})
             properties[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = self.all_retrieval_intents
             properties[self.retrieval_intent] = prediction
             message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
         return messages
+
+    def _several_questions(self, text: str) -> List[Dict[str, Any]]:
+        """The question parts of ``text`` read on their own, if they ask about ≥ 2 topics.
+
+        Each entry: the part's text, its likeliest topic, confidence and whether it is sure
+        (``question_confidence`` and ``question_margin`` ahead of its runner-up).
+        """
+        parts = questions(text)
+        if len(parts) < 2:
+            return []
+        rows = self.model.predict(parts)
+        found: List[Dict[str, Any]] = []
+        for part, row in zip(parts, rows, strict=True):
+            order = row.argsort()[::-1]
+            top = float(row[order[0]])
+            runner_up = float(row[order[1]]) if len(order) > 1 else 0.0
+            found.append({
+                TEXT: part,
+                INTENT_RESPONSE_KEY: self.model.labels[int(order[0])],
+                "confidence": top,
+                "sure": top >= float(self._config["question_confidence"])
+                and top - runner_up >= float(self._config["question_margin"]),
+            })
+        if len({entry[INTENT_RESPONSE_KEY] for entry in found}) < 2:
+            return []
+        return found

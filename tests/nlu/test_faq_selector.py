@@ -59,3 +59,27 @@ def test_answer_guard_falls_back_on_an_unsure_answer(tmp_path: Path) -> None:
     assert unsure.get("answer_guard")["reason"] == "low_answer_confidence"
     assert len(unsure.get("answer_guard")["candidates"]) == 3
     assert sure.get("intent")["name"] == "faq"
+
+
+def test_two_questions_about_two_topics_are_not_answered_as_one(tmp_path: Path) -> None:
+    selector = _trained(tmp_path)
+    guard = AnswerConfidenceGuard({"threshold": 0.2, "margin": 0.0})
+    message = Message({"text": "was kostet der versand? und kann ich mit paypal bezahlen",
+                       "intent": {"name": "faq", "confidence": 0.99}})
+    guard.process(selector.process([message]))
+    output = message.as_dict(only_output_properties=True)
+    parts = output["response_selector"]["faq"]["questions"]
+    assert [p["intent_response_key"] for p in parts] == ["faq/shipping_costs",
+                                                         "faq/payment_methods"]
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert output["answer_guard"]["reason"] == "several_questions"
+    assert [c["topic"] for c in output["answer_guard"]["candidates"]] == [
+        "faq/shipping_costs", "faq/payment_methods"
+    ]
+
+
+def test_one_question_with_a_story_stays_one_answer(tmp_path: Path) -> None:
+    selector = _trained(tmp_path)
+    message = Message({"text": "ich hab gestern bestellt. was kostet der versand nach österreich?"})
+    selector.process([message])
+    assert "questions" not in message.get("response_selector")["faq"]
