@@ -12,6 +12,7 @@ import pytest
 
 from bot.database import make_engine
 from bot.seed import seed_shop
+from tests._screens import screenshot_path
 from tests.inbox._support import (
     PASSWORD,
     add_agent,
@@ -24,7 +25,6 @@ from tests.inbox._support import (
 from tests.inbox.test_contact import looked_up_order
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -78,8 +78,7 @@ async def test_new_handoff_on_top_title_counter_order_panel_and_reply_mode_after
             await page.locator("#composer.mode-reply").wait_for()
             assert await page.locator("#composer-send").inner_text() == "Senden"
             await expect(page).to_have_title("Inbox", timeout=30_000)
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOTS / "inbox-contact-card.png"))
+            await page.screenshot(path=str(screenshot_path("inbox-contact-card.png")))
 
             # Transfer: choosing alone does nothing; the button asks first (cancel = nothing).
             transfer = page.locator('form[data-confirm-action="transfer"]')
@@ -113,7 +112,7 @@ async def test_new_handoff_on_top_title_counter_order_panel_and_reply_mode_after
             await mobile.locator("#composer").wait_for()
             assert not await mobile.locator(".queue-pane").is_visible()
             assert await mobile.evaluate(width) <= 400
-            await mobile.screenshot(path=str(SCREENSHOTS / "inbox-phone.png"))
+            await mobile.screenshot(path=str(screenshot_path("inbox-phone.png")))
             await mobile.click("[data-back]")
             await mobile.locator(".queue-item").first.wait_for(state="visible")
             assert not await mobile.locator("#composer").is_visible()

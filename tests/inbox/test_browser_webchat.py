@@ -14,10 +14,10 @@ import pytest
 
 from bot.inbox._broker import _web_payload
 from bot.inbox._webchat import COOKIE, sender_from_cookie
+from tests._screens import screenshot_path
 from tests.inbox._support import run_async, start_harness
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "webchat.png"
 TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557"
 ANSWER = f"Deine Bestellung 10023 ist unterwegs. Sendungsverfolgung: {TRACKING}"
 
@@ -113,8 +113,7 @@ async def test_newest_answer_visible_link_clickable_and_history_after_reload(
             await expect(page.locator(".msg.team .author")).to_have_text(["Anna (Team)"])
             await expect(page.locator(".buttons button")).to_have_count(2)
             await assert_above_the_bar(page, page.locator(".buttons").last)
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOT))
+            await page.screenshot(path=str(screenshot_path("webchat.png")))
             assert not [e for e in errors if "Content Security Policy" in e]
             await browser.close()
     finally:
