@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import List
 
-from bot.nlu.normalizer import fold_german
+from bot.nlu._fold import fold_german
 
 _CUT = re.compile(
     r"(\?+)|\n+|(?<=[.!;])\s+|\s+(?:und|oder|ausserdem|außerdem|zudem|sowie|and|also)\s+",

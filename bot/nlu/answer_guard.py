@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu._component import ConfigOnlyComponent
 
 ANSWER_GUARD_KEY = "answer_guard"
 SEVERAL_QUESTIONS = "several_questions"
@@ -33,7 +32,7 @@ RESPONSE_SELECTOR_KEY = "response_selector"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class AnswerConfidenceGuard(GraphComponent):
+class AnswerConfidenceGuard(ConfigOnlyComponent):
     """Fallback for low-confidence or ambiguous ResponseSelector answers."""
 
     @staticmethod
@@ -41,20 +40,11 @@ class AnswerConfidenceGuard(GraphComponent):
         return {"retrieval_intent": "faq", "threshold": 0.5, "margin": 0.1, "candidates": 3}
 
     def __init__(self, config: Dict[str, Any]) -> None:
-        self.retrieval_intent: str = config.get("retrieval_intent", "faq")
-        self.threshold = float(config.get("threshold", 0.5))
-        self.margin = float(config.get("margin", 0.1))
-        self.candidates = int(config.get("candidates", 3))
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "AnswerConfidenceGuard":
-        return cls(config)
+        super().__init__(config)
+        self.retrieval_intent: str = self._config["retrieval_intent"]
+        self.threshold = float(self._config["threshold"])
+        self.margin = float(self._config["margin"])
+        self.candidates = int(self._config["candidates"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

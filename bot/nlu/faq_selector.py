@@ -18,10 +18,8 @@ and the evaluation keep working. Confidences are calibrated probabilities over t
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -37,10 +35,10 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu._component import LINEAR_DEFAULTS, LinearComponent
 from bot.nlu._questions import questions
-from bot.nlu.linear_model import LinearTextClassifier, ModelSettings
+from bot.nlu.linear_model import LinearTextClassifier
 
-_EXTRA_FILE = "selector.json"
 # Under response_selector.faq: the question parts of a message that asks several things.
 QUESTIONS_KEY = "questions"
 
@@ -51,8 +49,10 @@ def utter_action(intent_response_key: str) -> str:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearResponseSelector(GraphComponent):
+class LinearResponseSelector(LinearComponent):
     """Picks the answer of one retrieval intent; output compatible with ResponseSelector."""
+
+    EXTRA_FILE = "selector.json"
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -61,22 +61,13 @@ class LinearResponseSelector(GraphComponent):
             # Each topic's answer text is one more training example of that topic: answers
             # name the facts customers ask about ("DHL", "Klarna", "Rücksendeetikett").
             "learn_from_responses": True,
-            "word_ngrams": [1, 1],
-            "char_ngrams": [2, 5],
+            **LINEAR_DEFAULTS,
             "C": 200.0,
-            "class_weight": "balanced",
-            "max_iter": 3000,
-            "random_seed": 42,
-            "ranking_length": 10,
             # Several questions in one message: each question part is read on its own; parts
             # that are this sure of different topics are listed under "questions".
             "question_confidence": 0.6,
             "question_margin": 0.3,
         }
-
-    @staticmethod
-    def required_packages() -> List[str]:
-        return ["sklearn"]
 
     def __init__(
         self,
@@ -84,44 +75,15 @@ class LinearResponseSelector(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         model: Optional[LinearTextClassifier] = None,
-        responses: Optional[Dict[str, List[Dict[str, Any]]]] = None,
-        all_retrieval_intents: Optional[List[str]] = None,
     ) -> None:
-        self._config = {**self.get_default_config(), **config}
+        super().__init__(config, model_storage, resource, model)
         self.retrieval_intent = str(self._config["retrieval_intent"])
-        self._storage = model_storage
-        self._resource = resource
-        self.model = model or LinearTextClassifier(ModelSettings.from_config(self._config))
-        self.responses: Dict[str, List[Dict[str, Any]]] = responses or {}
-        self.all_retrieval_intents: List[str] = all_retrieval_intents or []
+        self.responses: Dict[str, List[Dict[str, Any]]] = {}
+        self.all_retrieval_intents: List[str] = []
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LinearResponseSelector":
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "LinearResponseSelector":
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = LinearTextClassifier.load(directory)
-                extra = json.loads((directory / _EXTRA_FILE).read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            return cls(config, model_storage, resource)  # nothing was trained
-        return cls(config, model_storage, resource, model, dict(extra["responses"]),
-                   list(extra["all_retrieval_intents"]))
+    def restore(self, extra: Dict[str, Any]) -> None:
+        self.responses = dict(extra.get("responses") or {})
+        self.all_retrieval_intents = list(extra.get("all_retrieval_intents") or [])
 
     def train(self, training_data: TrainingData) -> Resource:
         self.all_retrieval_intents = sorted(training_data.retrieval_intents)
@@ -143,15 +105,8 @@ class LinearResponseSelector(GraphComponent):
                         texts.append(str(response[TEXT]))
                         keys.append(key)
         self.model.fit(texts, keys)
-        with self._storage.write_to(self._resource) as directory:
-            self.model.save(directory)
-            (directory / _EXTRA_FILE).write_text(
-                json.dumps({"responses": self.responses,
-                            "all_retrieval_intents": self.all_retrieval_intents},
-                           ensure_ascii=False),
-                encoding="utf-8",
-            )
-        return self._resource
+        return self.persist({"responses": self.responses,
+                             "all_retrieval_intents": self.all_retrieval_intents})
 
     def process(self, messages: List[Message]) -> List[Message]:
         length = int(self._config["ranking_length"])

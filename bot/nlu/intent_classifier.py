@@ -8,84 +8,30 @@ counts as its base intent (``faq``); the topic is the FAQ selector's job.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.linear_model import LinearTextClassifier, ModelSettings
+from bot.nlu._component import LINEAR_DEFAULTS, LinearComponent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(GraphComponent, IntentClassifier):
+class LinearIntentClassifier(LinearComponent, IntentClassifier):
     """Logistic regression on tf-idf word and character n-grams of the folded text."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {
-            "word_ngrams": [1, 1],
-            "char_ngrams": [2, 5],
-            "C": 50.0,
-            "class_weight": "balanced",
-            "max_iter": 3000,
-            "random_seed": 42,
-            "ranking_length": 10,
-        }
-
-    @staticmethod
-    def required_packages() -> List[str]:
-        return ["sklearn"]
-
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: Optional[LinearTextClassifier] = None,
-    ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._storage = model_storage
-        self._resource = resource
-        self.model = model or LinearTextClassifier(ModelSettings.from_config(self._config))
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "LinearIntentClassifier":
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = LinearTextClassifier.load(directory)
-        except (ValueError, OSError):
-            return cls(config, model_storage, resource)  # nothing was trained
-        return cls(config, model_storage, resource, model)
+        return {**LINEAR_DEFAULTS, "C": 50.0}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         self.model.fit([str(m.get(TEXT)) for m in examples], [str(m.get(INTENT)) for m in examples])
-        with self._storage.write_to(self._resource) as directory:
-            self.model.save(directory)
-        return self._resource
+        return self.persist()
 
     def process(self, messages: List[Message]) -> List[Message]:
         length = int(self._config["ranking_length"])

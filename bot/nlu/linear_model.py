@@ -1,7 +1,7 @@
 """A small, fast text classifier: tf-idf word + character n-grams → logistic regression.
 
 Shared by :mod:`bot.nlu.intent_classifier` and :mod:`bot.nlu.faq_selector`. Text is folded
-(:func:`bot.nlu.normalizer.fold_german`: umlauts, ß, case, letter repeats) before both
+(:func:`bot.nlu._fold.fold_german`: umlauts, ß, case, letter repeats) before both
 vectorisers, so "Rücksendung", "ruecksendung" and "rucksendung" give the same features.
 Training takes seconds on CPU; prediction is one sparse matrix product.
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bot.nlu.normalizer import fold_german
+from bot.nlu._fold import fold_german
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix

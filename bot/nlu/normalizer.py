@@ -8,31 +8,19 @@ entity extraction is not affected.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-_DIGRAPHS = re.compile(r"(?<=[a-z])(ae|oe|ue)|^(ae|oe|ue)")
-_REPEATS = re.compile(r"([a-z])\1{2,}")
-_FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "s", "é": "e", "è": "e", "à": "a"})
-
-
-def fold_german(word: str) -> str:
-    """A spelling-insensitive key for a German word ('Rücksendeetikett' -> 'rucksendeetikett')."""
-    folded = word.lower().replace("ß", "ss").translate(_FOLD)
-    folded = _DIGRAPHS.sub(lambda m: (m.group(1) or m.group(2))[0], folded)
-    return _REPEATS.sub(r"\1\1", folded)
+from bot.nlu._component import ConfigOnlyComponent
+from bot.nlu._fold import fold_german
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class GermanTokenNormalizer(GraphComponent):
+class GermanTokenNormalizer(ConfigOnlyComponent):
     """Rewrites token lemmas to :func:`fold_german` of the lemma (umlauts, ß, case, 'sooo')."""
 
     @staticmethod
@@ -40,17 +28,8 @@ class GermanTokenNormalizer(GraphComponent):
         return {"attributes": ["text"]}
 
     def __init__(self, config: Dict[str, Any]) -> None:
-        self._attributes: List[str] = list(config.get("attributes") or ["text"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "GermanTokenNormalizer":
-        return cls(config)
+        super().__init__(config)
+        self._attributes: List[str] = list(self._config.get("attributes") or ["text"])
 
     def _normalize(self, message: Message) -> None:
         for attribute in self._attributes:
