@@ -14,6 +14,7 @@ and adds the columns older code added in place (see ``support/versions/v0001_ini
 
 from __future__ import annotations
 
+import os
 import tempfile
 import zlib
 from functools import cache
@@ -232,9 +233,11 @@ def differences(target: Union[str, Engine], database: str) -> List[str]:
         engine.dispose()
 
 
-def new_revision(database: str, message: str) -> Path:
+def new_revision(database: str, message: str, directory: Optional[Path] = None) -> Path:
     """Write a revision with what the models add to the migrations (autogenerate), compared
-    against a scratch SQLite database upgraded to the current head; returns its file."""
+    against a scratch SQLite database upgraded to the current head; returns its file.
+
+    It goes to ``bot/migrations/<database>/versions`` (or ``directory``, for a dry run)."""
     from alembic import command
 
     _check_database(database)
@@ -249,8 +252,14 @@ def new_revision(database: str, message: str) -> Path:
             with engine.begin() as connection:
                 config = alembic_config(database, connection, target_metadata(database))
                 config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
+                if directory is not None:
+                    config.set_main_option("path_separator", "os")
+                    config.set_main_option("version_locations", os.pathsep.join(
+                        (str(HERE / database / "versions"), str(directory))
+                    ))
                 script = command.revision(
-                    config, message=message, autogenerate=True, rev_id=rev_id
+                    config, message=message, autogenerate=True, rev_id=rev_id,
+                    version_path=str(directory) if directory is not None else None,
                 )
         finally:
             engine.dispose()
