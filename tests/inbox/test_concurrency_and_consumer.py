@@ -15,6 +15,7 @@ from bot.inbox._models import Agent, CustomerMessage, HandoffEvent
 from bot.inbox._service import InboxError, claim
 from bot.inbox._store import Store
 from bot.models import utcnow
+from tests._postgres import Databases
 from tests.inbox._support import (
     add_agent,
     customer_says,
@@ -54,9 +55,10 @@ async def test_two_agents_click_claim_at_once_exactly_one_wins(tmp_path: Path) -
         await h.close()
 
 
-def test_claims_from_separate_connections_race_to_one_winner(tmp_path: Path) -> None:
-    """Many threads, each with its own engine (like several inbox processes), claim at once."""
-    url = f"sqlite:///{tmp_path / 'support.db'}"
+def test_claims_from_separate_connections_race_to_one_winner(databases: Databases) -> None:
+    """Many threads, each with its own engine (like several inbox processes), claim at once –
+    on SQLite and on PostgreSQL."""
+    url = databases.new("support")
     setup = Store.open(url)
     ids = [add_agent(setup, f"agent{n}") for n in range(6)]
     from tests.inbox._support import create_handoff
@@ -88,6 +90,11 @@ def test_claims_from_separate_connections_race_to_one_winner(tmp_path: Path) -> 
     assert len(losers) == len(ids) - 1
     record = get_handoff(setup, handoff_id)
     assert record.assigned_to == winners[0] and record.status == "assigned"
+    claims = setup.call(lambda s: s.execute(
+        select(func.count()).select_from(HandoffEvent).where(HandoffEvent.kind == "claimed")
+    ).scalar_one())
+    setup.close()
+    assert claims == 1
 
 
 @run_async
