@@ -59,3 +59,18 @@ def test_revision_writes_what_the_models_added(tmp_path: Path) -> None:
     assert "down_revision = '0001'" in script
     assert "op.create_table('zz_probe'" in script
     assert "sa.Column('note', sa.String(length=40), nullable=True)" in script
+
+
+def test_seed_that_make_run_does_first_migrates_both_databases(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("SUPPORT_DB_URL", raising=False)
+    monkeypatch.delenv("SHOP_DB_URL", raising=False)
+    assert cli.main(["seed"]) == 0
+    out = capsys.readouterr().out
+    assert "support database: created or adopted, now at 0001" in out
+    assert "shop database: created or adopted, now at 0001" in out
+    assert "shop database has 21 demo orders" in out
+    assert cli.main(["db", "check"]) == 0
+    assert "shop database: at 0001, matches the models" in capsys.readouterr().out
