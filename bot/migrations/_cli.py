@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, List
+from contextlib import contextmanager
+from typing import Any, Iterator, List
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.migrations import (
     DATABASES,
+    SchemaError,
     current,
     differences,
     head,
@@ -29,11 +32,25 @@ def _shown(url: str) -> str:
     return str(make_url(url).render_as_string(hide_password=True))
 
 
+@contextmanager
+def _reaching(name: str, url: str) -> Iterator[None]:
+    """A database that cannot be reached is one sentence, not a traceback."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
+        raise SchemaError(
+            f"cannot reach the {name} database at {_shown(url)} ({reason}); check "
+            f"{name.upper()}_DB_URL and that the database server is running"
+        ) from error
+
+
 def upgrade_all(settings: Settings, database: str = "all") -> List[str]:
     """Upgrade the databases to the newest revision; one line per database (for the launcher)."""
     lines = []
     for name, url in _targets(argparse.Namespace(database=database), settings):
-        before, after = upgrade(url, name)
+        with _reaching(name, url):
+            before, after = upgrade(url, name)
         if before == after:
             lines.append(f"{name} database: at {after} (newest), nothing to do")
         elif before is None:
@@ -52,7 +69,8 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def _current(args: argparse.Namespace, settings: Settings) -> int:
     behind = False
     for name, url in _targets(args, settings):
-        revision, newest = current(url, name), head(name)
+        with _reaching(name, url):
+            revision, newest = current(url, name), head(name)
         state = "up to date" if revision == newest else "needs 'python -m bot db upgrade'"
         behind = behind or revision != newest
         print(f"{name} database: {revision or 'no version table'} (newest {newest}), {state}")
@@ -63,13 +81,15 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 1 when a database is behind or differs from what the models describe."""
     failed = False
     for name, url in _targets(args, settings):
-        revision, newest = current(url, name), head(name)
+        with _reaching(name, url):
+            revision, newest = current(url, name), head(name)
         if revision != newest:
             print(f"{name} database: at {revision or 'no version table'}, newest is {newest}: "
                   "run 'python -m bot db upgrade'")
             failed = True
             continue
-        found = differences(url, name)
+        with _reaching(name, url):
+            found = differences(url, name)
         if found:
             failed = True
             print(f"{name} database: {len(found)} difference(s) between models and schema:")

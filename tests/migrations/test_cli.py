@@ -74,3 +74,16 @@ def test_seed_that_make_run_does_first_migrates_both_databases(
     assert "shop database has 21 demo orders" in out
     assert cli.main(["db", "check"]) == 0
     assert "shop database: at 0001, matches the models" in capsys.readouterr().out
+
+
+def test_an_unreachable_database_is_one_sentence(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPPORT_DB_URL", "postgresql://paula:geheim@127.0.0.1:1/paula")
+    assert cli.main(["db", "upgrade"]) == 2
+    captured = capsys.readouterr()
+    assert "cannot reach the support database at postgresql://paula:***@127.0.0.1:1/paula" \
+        in captured.err
+    assert "check SUPPORT_DB_URL" in captured.err
+    assert "geheim" not in captured.err + captured.out and "Traceback" not in captured.err
