@@ -15,6 +15,8 @@ and adds the columns older code added in place (see ``support/versions/v0001_ini
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import zlib
 from functools import cache
@@ -266,7 +268,19 @@ def new_revision(database: str, message: str, directory: Optional[Path] = None) 
     script_directory.cache_clear()
     if script is None or isinstance(script, list):
         raise SchemaError("alembic wrote no single revision")
-    return Path(script.path)
+    path = Path(script.path)
+    _tidy(path)
+    return path
+
+
+def _tidy(path: Path) -> None:
+    """Format a generated revision like the rest of the code (ruff), when ruff is installed."""
+    config = HERE.parents[1] / "pyproject.toml"
+    for args in (["format"], ["check", "--fix", "--quiet"]):
+        subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--config", str(config), str(path)],
+            capture_output=True, check=False, timeout=120,
+        )
 
 
 __all__ = [

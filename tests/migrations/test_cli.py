@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from bot import cli
 from bot.migrations import SUPPORT, new_revision, target_metadata
+from bot.settings import PROJECT_ROOT
 from tests._postgres import Databases
 
 
@@ -56,9 +59,15 @@ def test_revision_writes_what_the_models_added(tmp_path: Path) -> None:
         metadata.remove(probe)
     assert path.parent == tmp_path and path.name == "v0002_add_probe_table.py"
     script = path.read_text()
-    assert "down_revision = '0001'" in script
-    assert "op.create_table('zz_probe'" in script
-    assert "sa.Column('note', sa.String(length=40), nullable=True)" in script
+    assert 'down_revision = "0001"' in script
+    assert 'op.create_table(\n        "zz_probe",' in script
+    assert 'sa.Column("note", sa.String(length=40), nullable=True)' in script
+    # ready to commit: the project's linter accepts it as written
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--config", str(PROJECT_ROOT / "pyproject.toml"),
+         str(path)], capture_output=True, text=True, timeout=120,
+    )
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_seed_that_make_run_does_first_migrates_both_databases(
