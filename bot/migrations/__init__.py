@@ -142,13 +142,21 @@ def _lock(connection: Connection, database: str) -> None:
 
 
 def alembic_config(
-    database: str, connection: Connection, metadata: Optional[MetaData] = None
+    database: str, connection: Connection, metadata: Optional[MetaData] = None,
+    extra_versions: Optional[Path] = None,
 ) -> "Config":
+    """Alembic's configuration in code; ``extra_versions``: a folder of revisions beside the
+    package's (a revision being tried out before it is moved into the package)."""
     from alembic.config import Config
 
     _check_database(database)
     config = Config()
     config.set_main_option("script_location", str(HERE / database))
+    if extra_versions is not None:
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(
+            (str(HERE / database / "versions"), str(extra_versions))
+        ))
     config.attributes["connection"] = connection
     config.attributes["database"] = database
     config.attributes["metadata"] = metadata
@@ -178,7 +186,8 @@ def current(target: Union[str, Engine], database: str) -> Optional[str]:
 
 
 def upgrade(
-    target: Union[str, Engine], database: str, revision: str = "head"
+    target: Union[str, Engine], database: str, revision: str = "head",
+    extra_versions: Optional[Path] = None,
 ) -> Tuple[Optional[str], Optional[str]]:
     """Migrate ``database`` to ``revision``; returns (revision before, revision after)."""
     from alembic import command
@@ -191,7 +200,9 @@ def upgrade(
             _lock(connection, database)
             before = _current(connection, database)
             try:
-                command.upgrade(alembic_config(database, connection), revision)
+                command.upgrade(
+                    alembic_config(database, connection, extra_versions=extra_versions), revision
+                )
             except CommandError as error:
                 raise SchemaError(
                     f"cannot upgrade the {database} database from {before or 'no version'} "
@@ -252,13 +263,10 @@ def new_revision(database: str, message: str, directory: Optional[Path] = None) 
         engine = migration_engine(url)
         try:
             with engine.begin() as connection:
-                config = alembic_config(database, connection, target_metadata(database))
+                config = alembic_config(
+                    database, connection, target_metadata(database), extra_versions=directory
+                )
                 config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
-                if directory is not None:
-                    config.set_main_option("path_separator", "os")
-                    config.set_main_option("version_locations", os.pathsep.join(
-                        (str(HERE / database / "versions"), str(directory))
-                    ))
                 script = command.revision(
                     config, message=message, autogenerate=True, rev_id=rev_id,
                     version_path=str(directory) if directory is not None else None,

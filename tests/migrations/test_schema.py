@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import List
 
 import pytest
-from sqlalchemy import MetaData, Table, UniqueConstraint, create_engine, inspect, text
+from sqlalchemy import (
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
@@ -21,6 +30,7 @@ from bot.migrations import (
     differences,
     ensure_schema,
     head,
+    new_revision,
     target_metadata,
     upgrade,
 )
@@ -143,3 +153,44 @@ def test_support_and_shop_can_share_one_database(databases: Databases) -> None:
     for database in (SUPPORT, SHOP):
         assert differences(url, database) == []
         assert current(url, database) == head(database)
+
+
+def test_a_generated_migration_that_rebuilds_a_table_keeps_its_rows_and_children(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """What a developer does for a schema change: change a model, ``db revision``, upgrade.
+    Widening ``handoffs.channel`` makes SQLite copy the whole table (batch mode); the inbox rows
+    hanging off it with ON DELETE CASCADE must survive that on both databases."""
+    url = databases.new("support")
+    upgrade(url, SUPPORT)
+    engine = _engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO handoffs (id, sender_id, channel, reason, created_at, status, "
+            "outside_service_hours) VALUES (7, 'tg-7', 'telegram', 'complaint', :now, 'open', 0)"
+        ), {"now": NOW})
+        connection.execute(text(
+            "INSERT INTO inbox_agents (id, name, password_hash, is_admin, active, created_at) "
+            "VALUES (1, 'anna', 'x', :no, :yes, :now)"
+        ), {"no": False, "yes": True, "now": NOW})
+        connection.execute(text(
+            "INSERT INTO inbox_notes (handoff_id, agent_id, text, created_at) "
+            "VALUES (7, 1, 'Kundin ruft morgen an', :now)"
+        ), {"now": NOW})
+    channel = target_metadata(SUPPORT).tables["handoffs"].c.channel
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    try:
+        channel.type = String(80)
+        script = new_revision(SUPPORT, "wider handoff channel", directory=versions)
+        assert "type_=sa.String(length=80)" in script.read_text()
+        assert upgrade(url, SUPPORT, extra_versions=versions) == ("0001", "0002")
+        assert differences(url, SUPPORT) == []
+    finally:
+        channel.type = String(64)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT channel FROM handoffs")).scalars().all() \
+            == ["telegram"]
+        assert connection.execute(text("SELECT text FROM inbox_notes")).scalars().all() \
+            == ["Kundin ruft morgen an"]
+    engine.dispose()
