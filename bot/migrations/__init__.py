@@ -14,6 +14,7 @@ and adds the columns older code added in place (see ``support/versions/v0001_ini
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -43,6 +44,7 @@ VERSION_TABLES: Dict[str, str] = {
 # Rasa's tracker store / event broker table, should someone point several URLs at one database.
 FOREIGN_TABLES = ("events",)
 HERE = Path(__file__).resolve().parent
+logger = logging.getLogger(__name__)
 
 
 class SchemaError(BotError):
@@ -211,6 +213,9 @@ def upgrade(
             after = _current(connection, database)
     finally:
         engine.dispose()
+    if before != after:
+        logger.info("%s database migrated from %s to %s", database, before or "no version",
+                    after)
     return before, after
 
 
