@@ -11,11 +11,10 @@ from typing import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.database import make_engine, session_factory
-from bot.models import SupportBase
+from bot.migrations import SHOP, SUPPORT, ensure_schema
 from bot.order_guard import LookupPolicy
 from bot.service_hours import ServiceHours
 from bot.settings import Settings, load_settings
-from bot.shop import ShopBase
 
 Clock = Callable[[], datetime]
 
@@ -47,10 +46,10 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    ensure_schema(settings.support_db_url, SUPPORT)  # incl. order_lookup_guards
+    ensure_schema(settings.shop_db_url, SHOP)
     support_engine = make_engine(settings.support_db_url)
-    SupportBase.metadata.create_all(support_engine)  # incl. order_lookup_guards
     shop_engine = make_engine(settings.shop_db_url)
-    ShopBase.metadata.create_all(shop_engine)
     return Runtime(
         settings=settings,
         support=session_factory(support_engine),

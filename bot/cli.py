@@ -54,10 +54,11 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     from bot.database import make_engine
-    from bot.models import SupportBase
+    from bot.migrations._cli import upgrade_all
     from bot.seed import seed_shop
 
-    SupportBase.metadata.create_all(make_engine(settings.support_db_url))
+    for line in upgrade_all(settings):
+        print(line, flush=True)
     count = seed_shop(make_engine(settings.shop_db_url))
     print(f"Support database ready; shop database has {count} demo orders")
     return 0
@@ -136,7 +137,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 # Modules that add their own sub-commands: each has ``add_commands(subparsers)`` and sets
 # ``handler=<function(args, settings) -> int>`` on its parsers. Imported lazily.
 COMMAND_MODULES: List[str] = [
-    "channels._cli", "bot.inbox._cli", "bot.trainer._cli", "bot.privacy._cli"
+    "channels._cli", "bot.inbox._cli", "bot.trainer._cli", "bot.privacy._cli",
+    "bot.migrations._cli",
 ]
 
 

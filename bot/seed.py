@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.database import session_factory, transaction
-from bot.shop import Customer, Order, Shipment, ShopBase
+from bot.migrations import SHOP, ensure_schema
+from bot.shop import Customer, Order, Shipment
 
 # number, postal code, city, status, days since the order was placed
 DEMO_ORDERS: tuple[tuple[str, str, str, str, int], ...] = (
@@ -39,8 +40,8 @@ DEMO_NAMES = ("Anna Berger", "Jonas Keller", "Lea Hoffmann", "Mehmet Yılmaz", "
 
 
 def seed_shop(engine: Engine, *, today: datetime | None = None) -> int:
-    """Create the shop tables and the demo orders if they are not there; returns the order count."""
-    ShopBase.metadata.create_all(engine)
+    """Migrate the shop tables, add the demo orders if there are none; returns the order count."""
+    ensure_schema(engine, SHOP)
     factory = session_factory(engine)
     base = (today or datetime.now()).replace(hour=10, minute=0, second=0, microsecond=0)
     with transaction(factory) as session:

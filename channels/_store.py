@@ -248,7 +248,9 @@ class ChannelStore:
         return await asyncio.to_thread(method, *args, **kwargs)
 
     def ensure_schema(self) -> None:
-        SupportBase.metadata.create_all(self.engine, tables=CHANNEL_TABLES)
+        from bot.migrations import SUPPORT, ensure_schema
+
+        ensure_schema(self.engine, SUPPORT)
 
     # -- inbound ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Iterator
 
 import pytest
 
+from tests._postgres import databases, postgres, postgres_url  # noqa: F401 - fixtures
 from tests._stack import Stack, ensure_test_model, start_stack
 from tests.channels.harness import ChannelStack, start_channel_stack
 

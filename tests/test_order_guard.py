@@ -1,13 +1,13 @@
-"""Failed order lookups per order number: atomic across processes sharing one SQLite database."""
+"""Failed order lookups per order number: atomic across processes sharing one database
+(SQLite's write lock; PostgreSQL's INSERT … ON CONFLICT DO NOTHING + SELECT … FOR UPDATE)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.database import make_engine, session_factory
-from bot.models import SupportBase
+from bot.migrations import SUPPORT, ensure_schema
 from bot.order_guard import (
     FOUND,
     LOCKED,
@@ -17,16 +17,18 @@ from bot.order_guard import (
     guarded_lookup,
 )
 from bot.seed import seed_shop
+from tests._postgres import Databases
 
 NOW = datetime(2026, 11, 23, 9, 0)
 
 
-def test_concurrent_guesses_from_two_processes_get_no_more_than_the_limit(tmp_path: Path) -> None:
-    """Two action-server processes = two engines (own connection pools) on the same files."""
-    support_url = f"sqlite:///{tmp_path / 'support.db'}"
-    shop_url = f"sqlite:///{tmp_path / 'shop.db'}"
+def test_concurrent_guesses_from_two_processes_get_no_more_than_the_limit(
+    databases: Databases,
+) -> None:
+    """Two action-server processes = two engines (own connection pools) on the same databases."""
+    support_url, shop_url = databases.new("support"), databases.new("shop")
     seed_shop(make_engine(shop_url))
-    SupportBase.metadata.create_all(make_engine(support_url))
+    ensure_schema(support_url, SUPPORT)
     processes = [
         (session_factory(make_engine(support_url)), session_factory(make_engine(shop_url)))
         for _ in range(2)
@@ -49,11 +51,11 @@ def test_concurrent_guesses_from_two_processes_get_no_more_than_the_limit(tmp_pa
     assert right.outcome == LOCKED and right.order is None
 
 
-def test_success_does_not_count_and_rows_of_the_past_are_pruned(tmp_path: Path) -> None:
-    support_engine = make_engine(f"sqlite:///{tmp_path / 'support.db'}")
-    shop_engine = make_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+def test_success_does_not_count_and_rows_of_the_past_are_pruned(databases: Databases) -> None:
+    support_engine = make_engine(databases.new("support"))
+    shop_engine = make_engine(databases.new("shop"))
     seed_shop(shop_engine)
-    SupportBase.metadata.create_all(support_engine)
+    ensure_schema(support_engine, SUPPORT)
     support, shop = session_factory(support_engine), session_factory(shop_engine)
     policy = LookupPolicy(max_failures=2, window=timedelta(minutes=10))
     for _ in range(5):

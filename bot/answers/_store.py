@@ -48,7 +48,9 @@ class AnswerStore:
     """Reads and writes answer edits (blocking: call from a thread in async code)."""
 
     def __init__(self, engine: Engine) -> None:
-        AnswerEdit.__table__.create(engine, checkfirst=True)
+        from bot.migrations import SUPPORT, ensure_schema
+
+        ensure_schema(engine, SUPPORT)
         self.engine = engine
         self._sessions = session_factory(engine)
 

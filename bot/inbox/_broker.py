@@ -113,13 +113,34 @@ def _web_payload(event: Dict[str, Any]) -> Dict[str, Any]:
     return payload
 
 
+def _locked_offset(session: Session, now: datetime) -> ConsumerOffset:
+    """The offset row, created if missing and locked until the transaction ends: inbox
+    processes consuming at once take turns (PostgreSQL: the row lock; SQLite: the write lock
+    the insert takes), and the later one skips the rows the earlier one did."""
+    values = {"source": SOURCE, "last_id": 0, "updated_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        session.execute(
+            insert(ConsumerOffset).values(**values).on_conflict_do_nothing(
+                index_elements=["source"]
+            )
+        )
+    elif session.get(ConsumerOffset, SOURCE) is None:
+        session.add(ConsumerOffset(**values))
+        session.flush()
+    offset = session.get(ConsumerOffset, SOURCE, with_for_update=True, populate_existing=True)
+    assert offset is not None
+    return offset
+
+
 def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outcome:
     """Apply broker rows to the support database and advance the offset (one transaction)."""
     outcome = Outcome()
-    offset = session.get(ConsumerOffset, SOURCE)
-    if offset is None:
-        offset = ConsumerOffset(source=SOURCE, last_id=0, updated_at=now)
-        session.add(offset)
+    offset = _locked_offset(session, now)
     for row in rows:
         if row.id <= offset.last_id:
             continue

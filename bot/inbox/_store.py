@@ -1,4 +1,4 @@
-"""The support database for the inbox: tables created on start, work run off the event loop."""
+"""The support database for the inbox: schema migrated on start, work run off the event loop."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.database import make_engine, session_factory, transaction
 from bot.inbox import _models  # noqa: F401 - registers the inbox tables on SupportBase
-from bot.inbox._migrate import upgrade_schema
-from bot.models import SupportBase
+from bot.migrations import SUPPORT, ensure_schema
 
 T = TypeVar("T")
 
@@ -26,8 +25,7 @@ class Store:
     @classmethod
     def open(cls, url: str) -> "Store":
         engine = make_engine(url)
-        SupportBase.metadata.create_all(engine)
-        upgrade_schema(engine)
+        ensure_schema(url, SUPPORT)
         return cls(engine)
 
     def call(self, work: Callable[[Session], T]) -> T:

@@ -8,6 +8,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 
 from bot.database import make_engine, session_factory, transaction
+from bot.migrations import SUPPORT, ensure_schema
 from bot.models import SupportBase, utcnow
 
 DECISIONS = ("example", "new", "out_of_scope", "ignore")
@@ -31,7 +32,7 @@ class TrainerLabel(SupportBase):
 class LabelStore:
     def __init__(self, url: str) -> None:
         self.engine: Engine = make_engine(url)
-        SupportBase.metadata.create_all(self.engine, tables=[TrainerLabel.__table__])
+        ensure_schema(self.engine, SUPPORT)
         self.sessions = session_factory(self.engine)
 
     def fingerprints(self) -> Set[str]:

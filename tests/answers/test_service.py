@@ -1,16 +1,19 @@
-"""Live answer edits against a copy of the real domain and company facts, on a real SQLite
-support database: every check refuses in German and changes nothing; undo steps back."""
+"""Live answer edits against a copy of the real domain and company facts, on a real support
+database (SQLite and PostgreSQL): every check refuses in German and changes nothing; undo steps
+back."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import yaml
 
 from bot.answers import AnswerRefused, AnswerStore, answer_table, edit_answer, undo_answer
 from bot.settings import PROJECT_ROOT
+from tests._postgres import Databases
 
 EDITED = ("Innerhalb Deutschlands zahlst du 4,95 € Versand, ab 50 € Bestellwert gar nichts. "
           "Nach Österreich kostet der Versand 9,95 €, in die Schweiz 14,95 €.")
@@ -27,8 +30,10 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> AnswerStore:
-    return AnswerStore.open(f"sqlite:///{tmp_path / 'support.db'}")
+def store(databases: Databases) -> Iterator[AnswerStore]:
+    store = AnswerStore.open(databases.new("support"))
+    yield store
+    store.close()
 
 
 @pytest.mark.parametrize(("answer", "sentence"), [

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
-from typing import List
+from typing import Any, List
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from bot.database import transaction
+from bot.inbox._broker import BrokerRow, process_rows
 from bot.inbox._models import Agent, CustomerMessage, HandoffEvent
 from bot.inbox._service import InboxError, claim
 from bot.inbox._store import Store
 from bot.models import utcnow
+from tests._postgres import Databases
 from tests.inbox._support import (
     add_agent,
+    create_handoff,
     customer_says,
     escalate,
     get_handoff,
@@ -54,13 +59,12 @@ async def test_two_agents_click_claim_at_once_exactly_one_wins(tmp_path: Path) -
         await h.close()
 
 
-def test_claims_from_separate_connections_race_to_one_winner(tmp_path: Path) -> None:
-    """Many threads, each with its own engine (like several inbox processes), claim at once."""
-    url = f"sqlite:///{tmp_path / 'support.db'}"
+def test_claims_from_separate_connections_race_to_one_winner(databases: Databases) -> None:
+    """Many threads, each with its own engine (like several inbox processes), claim at once –
+    on SQLite and on PostgreSQL."""
+    url = databases.new("support")
     setup = Store.open(url)
     ids = [add_agent(setup, f"agent{n}") for n in range(6)]
-    from tests.inbox._support import create_handoff
-
     handoff_id = create_handoff(setup, "tg-race")
     barrier = threading.Barrier(len(ids))
     winners: List[int] = []
@@ -88,6 +92,11 @@ def test_claims_from_separate_connections_race_to_one_winner(tmp_path: Path) -> 
     assert len(losers) == len(ids) - 1
     record = get_handoff(setup, handoff_id)
     assert record.assigned_to == winners[0] and record.status == "assigned"
+    claims = setup.call(lambda s: s.execute(
+        select(func.count()).select_from(HandoffEvent).where(HandoffEvent.kind == "claimed")
+    ).scalar_one())
+    setup.close()
+    assert claims == 1
 
 
 @run_async
@@ -153,3 +162,68 @@ async def test_live_updates_reach_the_browser_stream(tmp_path: Path) -> None:
         response.close()
     finally:
         await h.close()
+
+
+@pytest.mark.parametrize("first_run", [True, False])
+def test_two_inbox_consumers_on_postgresql_take_each_broker_row_once(
+    postgres: Any, first_run: bool
+) -> None:
+    """Two inbox processes consume the same event broker into one PostgreSQL support database.
+    The second waits for the first's transaction, then finds the rows done: it neither fails on
+    the offset or the customer messages the first stored nor counts them twice."""
+    url = postgres.create_database("support")
+    first, second = Store.open(url), Store.open(url)
+    handoff_id = create_handoff(first, "tg-two")
+    if not first_run:  # the offset row exists from an earlier batch
+        first.call(lambda session: process_rows(
+            session, [BrokerRow(1, "other", {"event": "bot", "text": "Hallo"})], utcnow()
+        ))
+    rows = [BrokerRow(10, "tg-two", {"event": "pause"})] + [
+        BrokerRow(n, "tg-two", {"event": "user", "text": f"Nachricht {n}",
+                                "timestamp": 1764583200 + n})
+        for n in range(11, 14)
+    ]
+    outcomes: List[Any] = []
+    errors: List[BaseException] = []
+
+    def consume_second() -> None:
+        try:
+            outcomes.append(second.call(lambda session: process_rows(session, rows, utcnow())))
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    session = first.sessions()
+    try:
+        mine = process_rows(session, rows, utcnow())
+        session.flush()
+        racer = threading.Thread(target=consume_second)
+        racer.start()
+        _wait_until_blocked(first, racer)
+        session.commit()
+    finally:
+        session.close()
+    racer.join(60)
+    try:
+        assert errors == []
+        assert len(mine.messages) == 3 and [len(o.messages) for o in outcomes] == [0]
+        count = first.call(lambda s: s.execute(
+            select(func.count()).select_from(CustomerMessage)
+            .where(CustomerMessage.handoff_id == handoff_id)
+        ).scalar_one())
+        assert count == 3
+    finally:
+        first.close()
+        second.close()
+
+
+def _wait_until_blocked(store: Store, thread: threading.Thread) -> None:
+    """Until another connection of this database waits for a lock (bounded: 30 s)."""
+    for _ in range(300):
+        waiting = store.call(lambda s: s.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )).scalar_one())
+        if waiting or not thread.is_alive():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the second consumer never reached the database")

@@ -1,6 +1,6 @@
 """Roles agent / trainer / admin: the trainer page is refused to plain agents; the CLI sets
 roles; databases from before roles keep their admins (bot/inbox/_security.py, _cli.py,
-_migrate.py)."""
+bot/migrations/support/versions/v0001_initial.py)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient
 
 from bot.settings import load_settings
+from tests._postgres import Databases
 from tests.inbox._support import (
     LOGIN_TOKEN,
     PASSWORD,
@@ -54,9 +55,13 @@ async def _try(client: TestClient, login: Tuple[str, str], password: str,
             response.headers.get("Location", ""))
 
 
-@run_async
-async def test_parallel_wrong_passwords_are_all_counted(tmp_path: Path) -> None:
-    h = await start_harness(tmp_path)
+def test_parallel_wrong_passwords_are_all_counted(tmp_path: Path, databases: Databases) -> None:
+    """On SQLite and on PostgreSQL (INSERT … ON CONFLICT DO UPDATE takes the row locks)."""
+    asyncio.run(_parallel_wrong_passwords(tmp_path, databases.new("support")))
+
+
+async def _parallel_wrong_passwords(tmp_path: Path, support_url: str) -> None:
+    h = await start_harness(tmp_path, SUPPORT_DB_URL=support_url)
     try:
         add_agent(h.store, "anna")
         client = await _client(h)

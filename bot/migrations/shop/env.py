@@ -1,0 +1,5 @@
+"""Alembic environment of the shop database (see :mod:`bot.migrations`)."""
+
+from bot.migrations._env import run_environment
+
+run_environment()
