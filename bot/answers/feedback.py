@@ -68,7 +68,9 @@ class AnswerRating(SupportBase):
 
 
 def ensure_table(engine: Engine) -> None:
-    SupportBase.metadata.create_all(engine, tables=[AnswerRating.__table__])
+    from bot.migrations import SUPPORT, ensure_schema
+
+    ensure_schema(engine, SUPPORT)
 
 
 def record_answer_rating(

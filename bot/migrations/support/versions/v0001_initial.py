@@ -79,6 +79,17 @@ def _schema() -> sa.MetaData:
         Column("labelled_at", DateTime, nullable=False),
         Column("written_to", String(255), nullable=True),
     )
+    sa.Table(
+        "answer_ratings", meta,
+        Column("id", Integer, primary_key=True),
+        Column("sender_id", String(255), nullable=False, index=True),
+        Column("topic", String(128), nullable=False, index=True),
+        Column("helpful", Boolean, nullable=False),
+        Column("channel", String(64), nullable=False),
+        Column("answer_at", Float, nullable=False),
+        Column("created_at", DateTime, nullable=False, index=True),
+        sa.UniqueConstraint("sender_id", "answer_at", name="uq_answer_rating"),
+    )
     # -- inbox ----------------------------------------------------------------------------------
     sa.Table(
         "inbox_agents", meta,
