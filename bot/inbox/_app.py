@@ -115,6 +115,10 @@ def create_app(
                 ),
                 asyncio.create_task(housekeeping.run_forever(housekeeping_seconds)),
             ]
+            # Signals, early warnings and their delivery (bot/insights), in worker threads.
+            from bot.insights._worker import run_insights  # bot.insights imports bot.inbox
+
+            tasks.append(asyncio.create_task(run_insights(settings, now)))
             if settings.retention_days > 0:  # daily purge, in a worker thread
                 stores = Stores.from_settings(settings)
                 tasks.append(asyncio.create_task(run_retention(stores, settings.retention_days)))
