@@ -136,7 +136,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 # Modules that add their own sub-commands: each has ``add_commands(subparsers)`` and sets
 # ``handler=<function(args, settings) -> int>`` on its parsers. Imported lazily.
 COMMAND_MODULES: List[str] = [
-    "channels._cli", "bot.inbox._cli", "bot.trainer._cli", "bot.privacy._cli"
+    "channels._cli", "bot.inbox._cli", "bot.trainer._cli", "bot.privacy._cli", "bot.insights._cli"
 ]
 
 
