@@ -148,5 +148,8 @@ def create_app(
     _webchat.add_routes(app, RASA_KEY)
     add_trainer_routes(app, settings)  # /inbox/trainer: behind the same login and CSRF checks
     add_privacy_routes(app)  # /inbox/privacy: admins only, same login and CSRF checks
+    from bot.insights._web import add_trends_routes  # bot.insights imports bot.inbox
+
+    add_trends_routes(app)  # /inbox/trends: trainers and admins (bot/insights)
     app.router.add_static("/static/", STATIC_DIR)
     return app

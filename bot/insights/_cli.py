@@ -64,7 +64,8 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                   incident=not args.no_incident, progress=progress)
     print(f"{result.conversations} Gespräche, {result.messages} Nachrichten, "
           f"{result.handoffs} Übergaben; davon {result.incident_conversations} Gespräche im "
-          "geplanten Vorfall (beschädigte Pakete, vorgestern ab 10 Uhr).")
+          "geplanten Vorfall (beschädigte Pakete, vorgestern ab 10 Uhr); "
+          f"{result.alerts} Frühwarnung(en) erkannt.")
     print("Bericht: python -m bot insights --since 7d --out var/insights  "
           "(oder Seite „Trends“ in der Inbox)")
     return 0

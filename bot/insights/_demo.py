@@ -5,7 +5,8 @@ to the running Rasa REST channel (loopback only), so NLU, policies, actions, tra
 event broker and handoffs are the real ones. Right after a conversation, its rows are moved
 back to the scenario's time: event timestamps in the event broker and the tracker store, and
 the handoff (marked resolved, with the scenario's handback rating, as if an agent had handled
-it). Finally the insight aggregates are rebuilt from the stores.
+it). Finally the insight aggregates are rebuilt from the stores and the early warning is run
+for every played hour, as the live worker would have (alerts go to the configured targets).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot.database import make_engine, session_factory, transaction
 from bot.errors import BotError
 from bot.inbox._models import HandoffEvent
 from bot.insights._scenario import Conversation, plan
-from bot.insights._signals import rebuild
+from bot.insights._signals import hour_of, rebuild
 from bot.insights._worker import Insights, broker_url
 from bot.models import Handoff, SupportBase, utcnow
 from bot.settings import Settings
@@ -45,6 +46,7 @@ class DemoResult:
     messages: int = 0
     handoffs: int = 0
     incident_conversations: int = 0
+    alerts: int = 0
 
 
 def _loopback(host: str) -> bool:
@@ -159,6 +161,12 @@ def play(settings: Settings, days: float, *, per_day: float = 60.0, seed: int = 
     try:
         rebuild(insights.sessions)
         insights.aggregate()
+        # Replay the early warning hour by hour, as the worker would have run it live; the
+        # alerts are delivered by the inbox's worker (with "erkannt am …").
+        hour = hour_of(end - timedelta(days=days))
+        while hour <= end:
+            result.alerts += len(insights.check(min(end, hour + timedelta(minutes=59))))
+            hour += timedelta(hours=1)
     finally:
         insights.close()
     return result
