@@ -26,7 +26,7 @@ def parse_since(value: str) -> timedelta:
 
 def _cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
     from bot.database import transaction
-    from bot.insights._render import write_report
+    from bot.insights._render import percent, write_report
     from bot.insights._report import build_report
     from bot.insights._signals import hour_of, rebuild
     from bot.insights._worker import Insights
@@ -46,7 +46,7 @@ def _cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
     rate = report.automation_rate
     print(f"{report.totals.get('message', 0)} Nachrichten, "
           f"{report.totals.get('conversation', 0)} Gespräche, Automatisierungsquote "
-          f"{'–' if rate is None else f'{100 * rate:.1f} %'}, {len(report.alerts)} Frühwarnungen")
+          f"{percent(rate)}, {len(report.alerts)} Frühwarnungen")
     for path in files:
         print(f"  {path}")
     return 0

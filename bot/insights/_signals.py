@@ -10,7 +10,8 @@ topic           FAQ topic asked (response selector result of the user event), ke
 complaint       messages read as ``complaint``
 order_lookup    order-status lookups the bot ran (``action_order_status``)
 ask_back        the bot asked back (``utter_ask_back`` / ``utter_ask_rephrase``)
-unanswered      messages the bot did not understand (``nlu_fallback``, ``out_of_scope``)
+unanswered      messages the bot did not understand (``nlu_fallback``, ``out_of_scope``;
+                not an order number / postal code typed into the order-status form)
 handoff         handoffs to a person (support DB ``handoffs``), key = reason
 rating          handback CSAT 1–5 (support DB, ``rated`` events), key = the rating
 ==============  =====================================================================
@@ -42,6 +43,7 @@ RATING_SOURCE = "insights-ratings"
 SOURCES = (BROKER_SOURCE, HANDOFF_SOURCE, RATING_SOURCE)
 BATCH_SIZE = 2000
 UNANSWERED_INTENTS = ("nlu_fallback", "out_of_scope")
+FORM_ENTITIES = ("order_number", "postal_code")
 ASK_BACK_RESPONSES = ("utter_ask_back", "utter_ask_rephrase")
 # Examples kept per hour and series (alerts show 3, the report clusters the unanswered ones).
 SAMPLES_PER_HOUR = {"topic": 5, "complaint": 5, "handoff": 5, "unanswered": 40}
@@ -95,6 +97,14 @@ def faq_topic(parse_data: Dict[str, Any]) -> str:
     return str(key or "").split("/", 1)[-1]
 
 
+def _form_answer(parse: Dict[str, Any]) -> bool:
+    """An order number or postal code typed into the order-status form: the form reads it
+    from the text, so the NLU's fallback on it is no unanswered question."""
+    entities = parse.get("entities")
+    return isinstance(entities, list) and any(
+        isinstance(e, dict) and e.get("entity") in FORM_ENTITIES for e in entities)
+
+
 def classify(rows: Sequence[BrokerRow], batch: Batch) -> None:
     """Add the signals of broker rows to ``batch``."""
     for row in rows:
@@ -114,7 +124,7 @@ def classify(rows: Sequence[BrokerRow], batch: Batch) -> None:
                 batch.add(hour, "topic", faq_topic(parse) or "faq", text)
             elif intent == "complaint":
                 batch.add(hour, "complaint", "", text)
-            elif intent in UNANSWERED_INTENTS:
+            elif intent in UNANSWERED_INTENTS and not _form_answer(parse):
                 batch.add(hour, "unanswered", "", text)
         elif kind == "session_started":
             batch.add(hour, "conversation")
