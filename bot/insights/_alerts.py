@@ -136,7 +136,8 @@ def _post_json(url: str, body: Dict[str, object]) -> bytes:
 
 
 def send_telegram(settings: Settings, text: str) -> None:
-    assert settings.telegram is not None
+    if settings.telegram is None:
+        raise RuntimeError("the Telegram channel is not configured")
     base = settings.telegram.api_base_url.rstrip("/")
     answer = _post_json(f"{base}/bot{settings.telegram.token}/sendMessage",
                         {"chat_id": settings.alerts.telegram_chat_id, "text": text,
