@@ -138,7 +138,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 # ``handler=<function(args, settings) -> int>`` on its parsers. Imported lazily.
 COMMAND_MODULES: List[str] = [
     "channels._cli", "bot.inbox._cli", "bot.trainer._cli", "bot.privacy._cli",
-    "bot.migrations._cli",
+    "bot.migrations._cli", "bot.insights._cli",
 ]
 
 

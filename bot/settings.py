@@ -118,6 +118,61 @@ class WhatsAppSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Early warnings (bot/insights): where they go and how sensitive the test is."""
+
+    telegram_chat_id: str = ""
+    smtp_url: str = ""
+    email_to: tuple[str, ...] = ()
+    email_from: str = "paula@localhost"
+    webhook_url: str = ""
+    # Local hours (SERVICE_TIMEZONE) in which alerts are held, e.g. (22, 7); None = never.
+    quiet_hours: Optional[tuple[int, int]] = None
+    alpha: float = 0.001
+    min_count: int = 5
+    min_ratio: float = 2.0
+    interval_seconds: int = 60
+
+
+def _alert_settings(env: Mapping[str, str], telegram: bool) -> AlertSettings:
+    quiet = None
+    raw = env.get("ALERT_QUIET_HOURS", "").strip()
+    if raw:
+        start, sep, end = raw.partition("-")
+        if not (sep and start.strip().isdigit() and end.strip().isdigit()
+                and 0 <= int(start) <= 23 and 0 <= int(end) <= 23 and int(start) != int(end)):
+            raise ConfigurationError(f"ALERT_QUIET_HOURS must look like 22-7, got {raw!r}")
+        quiet = (int(start), int(end))
+    chat_id = env.get("ALERT_TELEGRAM_CHAT_ID", "").strip()
+    if chat_id and not telegram:
+        raise ConfigurationError("ALERT_TELEGRAM_CHAT_ID needs the Telegram channel "
+                                 "(TELEGRAM_TOKEN and TELEGRAM_SECRET_TOKEN)")
+    smtp_url = env.get("ALERT_SMTP_URL", "").strip()
+    email_to = tuple(a.strip() for a in env.get("ALERT_EMAIL_TO", "").split(",") if a.strip())
+    if bool(smtp_url) != bool(email_to):
+        raise ConfigurationError("set both ALERT_SMTP_URL and ALERT_EMAIL_TO for e-mail alerts")
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        raise ConfigurationError("ALERT_SMTP_URL must start with smtp:// or smtps://")
+    webhook = env.get("ALERT_WEBHOOK_URL", "").strip()
+    if webhook and not webhook.startswith(("http://", "https://")):
+        raise ConfigurationError("ALERT_WEBHOOK_URL must be an http(s) URL")
+    try:
+        alpha = float(env.get("ALERT_ALPHA", "").strip() or 0.001)
+        ratio = float(env.get("ALERT_MIN_RATIO", "").strip() or 2.0)
+    except ValueError:
+        raise ConfigurationError("ALERT_ALPHA and ALERT_MIN_RATIO must be numbers") from None
+    if not 0 < alpha < 0.5 or ratio < 1:
+        raise ConfigurationError("ALERT_ALPHA must be in (0, 0.5), ALERT_MIN_RATIO at least 1")
+    return AlertSettings(
+        telegram_chat_id=chat_id, smtp_url=smtp_url, email_to=email_to,
+        email_from=env.get("ALERT_EMAIL_FROM", "").strip() or "paula@localhost",
+        webhook_url=webhook, quiet_hours=quiet, alpha=alpha,
+        min_count=_positive(env, "ALERT_MIN_COUNT", 5), min_ratio=ratio,
+        interval_seconds=_positive(env, "INSIGHTS_INTERVAL_SECONDS", 60),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the processes need, in one place."""
 
@@ -163,6 +218,7 @@ class Settings:
     inbound_max_chars: int = 2000
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     model_dir: Path = PROJECT_ROOT / "models"
     spacy_model_dir: Path = PROJECT_ROOT / "var" / "spacy_de"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -256,6 +312,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         inbound_max_chars=inbound_max_chars,
         telegram=telegram,
         whatsapp=whatsapp,
+        alerts=_alert_settings(env, telegram is not None),
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
         # config.yml loads the pipeline by this relative path (var/spacy_de from the project).
         spacy_model_dir=PROJECT_ROOT / "var" / "spacy_de",
@@ -265,6 +322,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
 
 __all__ = [
     "PROJECT_ROOT",
+    "AlertSettings",
     "Settings",
     "TelegramSettings",
     "WhatsAppSettings",

@@ -57,3 +57,20 @@ def test_order_lookup_limits_have_documented_defaults_and_must_be_positive() -> 
     ) == (5, 60, 1440)
     with pytest.raises(ConfigurationError, match="ORDER_LOOKUP_MAX_FAILURES must be at least 1"):
         load_settings({"ORDER_LOOKUP_MAX_FAILURES": "0"})
+
+
+def test_alert_settings_are_read_and_half_configured_targets_refused() -> None:
+    alerts = load_settings({
+        "ALERT_SMTP_URL": "smtp://u:p@127.0.0.1:2525", "ALERT_EMAIL_TO": "a@x.de, b@x.de",
+        "ALERT_WEBHOOK_URL": "http://127.0.0.1:9/hook", "ALERT_QUIET_HOURS": "22-7",
+    }).alerts
+    assert alerts.email_to == ("a@x.de", "b@x.de") and alerts.quiet_hours == (22, 7)
+    assert (alerts.alpha, alerts.min_count, alerts.min_ratio) == (0.001, 5, 2.0)
+    for env, message in (
+        ({"ALERT_TELEGRAM_CHAT_ID": "-100"}, "needs the Telegram channel"),
+        ({"ALERT_SMTP_URL": "smtp://127.0.0.1"}, "both ALERT_SMTP_URL and ALERT_EMAIL_TO"),
+        ({"ALERT_QUIET_HOURS": "nachts"}, "ALERT_QUIET_HOURS must look like 22-7"),
+        ({"ALERT_WEBHOOK_URL": "ftp://x"}, "ALERT_WEBHOOK_URL must be an http"),
+    ):
+        with pytest.raises(ConfigurationError, match=message):
+            load_settings(env)

@@ -115,6 +115,10 @@ def create_app(
                 ),
                 asyncio.create_task(housekeeping.run_forever(housekeeping_seconds)),
             ]
+            # Signals, early warnings and their delivery (bot/insights), in worker threads.
+            from bot.insights._worker import run_insights  # bot.insights imports bot.inbox
+
+            tasks.append(asyncio.create_task(run_insights(settings, now)))
             if settings.retention_days > 0:  # daily purge, in a worker thread
                 stores = Stores.from_settings(settings)
                 tasks.append(asyncio.create_task(run_retention(stores, settings.retention_days)))
@@ -144,5 +148,8 @@ def create_app(
     _webchat.add_routes(app, RASA_KEY)
     add_trainer_routes(app, settings)  # /inbox/trainer: behind the same login and CSRF checks
     add_privacy_routes(app)  # /inbox/privacy: admins only, same login and CSRF checks
+    from bot.insights._web import add_trends_routes  # bot.insights imports bot.inbox
+
+    add_trends_routes(app)  # /inbox/trends: trainers and admins (bot/insights)
     app.router.add_static("/static/", STATIC_DIR)
     return app

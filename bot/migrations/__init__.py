@@ -88,6 +88,7 @@ def target_metadata(database: str) -> MetaData:
     from bot.answers import _store as _answers  # noqa: F401 - faq_answer_edits
     from bot.answers import feedback as _ratings  # noqa: F401 - answer_ratings
     from bot.inbox import _models as _inbox  # noqa: F401 - inbox_* tables
+    from bot.insights import _models as _insights  # noqa: F401 - insight_*
     from bot.models import SupportBase
     from bot.order_guard import OrderLookupGuard  # noqa: F401 - order_lookup_guards
     from bot.trainer import _labels  # noqa: F401 - trainer_labels

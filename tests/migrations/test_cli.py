@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, String, Table, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from bot import cli
-from bot.migrations import SUPPORT, new_revision, target_metadata
+from bot.migrations import SHOP, SUPPORT, head, new_revision, target_metadata
 from bot.settings import PROJECT_ROOT
 from tests._postgres import Databases
 
@@ -29,16 +29,17 @@ def test_upgrade_adopts_an_old_database_and_check_finds_drift(
 
     assert cli.main(["db", "current"]) == 1
     out = capsys.readouterr().out
-    assert "support database: no version table (newest 0001), needs 'python -m bot db upgrade'" \
-        in out
+    newest = head(SUPPORT)
+    assert (f"support database: no version table (newest {newest}), "
+            "needs 'python -m bot db upgrade'") in out
     assert cli.main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "support database: created or adopted, now at 0001" in out
-    assert "shop database: created or adopted, now at 0001" in out
+    assert f"support database: created or adopted, now at {head(SUPPORT)}" in out
+    assert f"shop database: created or adopted, now at {head(SHOP)}" in out
     assert cli.main(["db", "upgrade"]) == 0
-    assert "support database: at 0001 (newest), nothing to do" in capsys.readouterr().out
+    assert f"support database: at {newest} (newest), nothing to do" in capsys.readouterr().out
     assert cli.main(["db", "check"]) == 0
-    assert "support database: at 0001, matches the models" in capsys.readouterr().out
+    assert f"support database: at {head(SUPPORT)}, matches the models" in capsys.readouterr().out
 
     with engine.begin() as connection:  # someone changed the schema by hand
         connection.execute(text("ALTER TABLE handoffs DROP COLUMN order_number"))
@@ -57,9 +58,10 @@ def test_revision_writes_what_the_models_added(tmp_path: Path) -> None:
         path = new_revision(SUPPORT, "add probe table", directory=tmp_path)
     finally:
         metadata.remove(probe)
-    assert path.parent == tmp_path and path.name == "v0002_add_probe_table.py"
+    following = f"{int(head(SUPPORT)) + 1:04d}"
+    assert path.parent == tmp_path and path.name == f"v{following}_add_probe_table.py"
     script = path.read_text()
-    assert 'down_revision = "0001"' in script
+    assert f'down_revision = "{head(SUPPORT)}"' in script
     assert 'op.create_table(\n        "zz_probe",' in script
     assert 'sa.Column("note", sa.String(length=40), nullable=True)' in script
     # ready to commit: the project's linter accepts it as written
@@ -78,11 +80,11 @@ def test_seed_that_make_run_does_first_migrates_both_databases(
     monkeypatch.delenv("SHOP_DB_URL", raising=False)
     assert cli.main(["seed"]) == 0
     out = capsys.readouterr().out
-    assert "support database: created or adopted, now at 0001" in out
-    assert "shop database: created or adopted, now at 0001" in out
+    assert f"support database: created or adopted, now at {head(SUPPORT)}" in out
+    assert f"shop database: created or adopted, now at {head(SHOP)}" in out
     assert "shop database has 21 demo orders" in out
     assert cli.main(["db", "check"]) == 0
-    assert "shop database: at 0001, matches the models" in capsys.readouterr().out
+    assert f"shop database: at {head(SHOP)}, matches the models" in capsys.readouterr().out
 
 
 def test_an_unreachable_database_is_one_sentence(
