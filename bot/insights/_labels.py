@@ -20,6 +20,7 @@ KIND_LABELS = {
     "unanswered": "Unbeantwortete Nachrichten",
     "handoff": "Übergaben an das Team",
     "rating": "Bewertungen",
+    "helpful": "Antwortbewertungen (👍/👎)",
 }
 REASON_LABELS = {
     "low_nlu_confidence": "Bot unsicher (Absicht)",

@@ -61,6 +61,8 @@ def write_csv(report: Report, out: Path) -> List[Path]:
           [[t.topic, t.current, t.previous, t.change] for t in report.topics])
     write("handoff_reasons.csv", ["reason", "count"], [list(r) for r in report.handoff_reasons])
     write("ratings.csv", ["rating", "count"], [[k, report.ratings.get(k, 0)] for k in range(1, 6)])
+    write("helpfulness.csv", ["topic", "helpful", "not_helpful"],
+          [[topic, yes, no] for topic, yes, no in report.helpfulness])
     write("unanswered_clusters.csv", ["size", "examples_masked"],
           [[c.size, " | ".join(c.examples)] for c in report.unanswered])
     write("alerts.csv", ["created_utc", "alert"],

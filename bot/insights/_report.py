@@ -46,6 +46,7 @@ class Report:
     topics: List[TopicTrend] = field(default_factory=list)  # by current count
     handoff_reasons: List[Tuple[str, int]] = field(default_factory=list)
     ratings: Dict[int, int] = field(default_factory=dict)
+    helpful: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # topic -> (👍, 👎)
     unanswered: List[Cluster] = field(default_factory=list)
     alerts: List[Tuple[datetime, str]] = field(default_factory=list)  # (created, first line)
 
@@ -65,6 +66,12 @@ class Report:
     def rating_mean(self) -> Optional[float]:
         count = self.rating_count
         return sum(k * v for k, v in self.ratings.items()) / count if count else None
+
+    @property
+    def helpfulness(self) -> List[Tuple[str, int, int]]:
+        """(topic, 👍, 👎) of the answers customers rated, the least helpful share first."""
+        rows = [(topic, yes, no) for topic, (yes, no) in self.helpful.items()]
+        return sorted(rows, key=lambda r: (r[1] / (r[1] + r[2]), -(r[1] + r[2]), r[0]))
 
     @property
     def rising(self) -> List[TopicTrend]:
@@ -113,6 +120,10 @@ def build_report(session: Session, start: datetime, end: datetime,
             reasons[key] += count
         elif kind == "rating" and key.isdigit():
             report.ratings[int(key)] = report.ratings.get(int(key), 0) + count
+        elif kind == "helpful" and ":" in key:
+            topic, answer = key.rsplit(":", 1)
+            yes, no = report.helpful.get(topic, (0, 0))
+            report.helpful[topic] = (yes + count, no) if answer == "yes" else (yes, no + count)
     previous: Dict[str, int] = defaultdict(int)
     previous_topics: Dict[str, int] = defaultdict(int)
     for _hour, kind, key, count in _rows(session, start - (end - start), start):

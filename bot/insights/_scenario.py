@@ -49,6 +49,10 @@ INCIDENT_HOURS = 4
 INCIDENT_PER_HOUR = 10
 
 
+# Share of FAQ conversations whose customer taps 👍/👎 under the answer (mostly 👍).
+HELPFUL_SHARE = 0.25
+
+
 @dataclass
 class Conversation:
     start: datetime  # naive UTC
@@ -88,8 +92,13 @@ def _conversation(rng: random.Random, start: datetime, kind: str) -> Conversatio
     if kind == "faq":
         topic = rng.choices(list(TOPIC_WEIGHTS), weights=list(TOPIC_WEIGHTS.values()))[0]
         messages = [rng.choice(phrases.get(f"faq/{topic}") or (topic,))]
-        if rng.random() < 0.3:
+        after = rng.random()
+        if after < 0.3:
             messages.append("danke")
+        elif after < 0.3 + HELPFUL_SHARE:  # a tap on the answer's 👍 / 👎 button
+            # the size guide is the demo's weak answer: customers find it less helpful
+            helpful = after < 0.3 + HELPFUL_SHARE * (0.4 if topic == "size_guide" else 0.85)
+            messages.append("/answer_helpful" if helpful else "/answer_unhelpful")
         return Conversation(start, kind, messages, topic=topic)
     if kind == "order":
         number, postcode = rng.choice(ORDERS)

@@ -14,6 +14,8 @@ unanswered      messages the bot did not understand (``nlu_fallback``, ``out_of_
                 not an order number / postal code typed into the order-status form)
 handoff         handoffs to a person (support DB ``handoffs``), key = reason
 rating          handback CSAT 1–5 (support DB, ``rated`` events), key = the rating
+helpful         "Hat dir das geholfen?" after an FAQ answer (``answer_rating`` slot event),
+                key = ``<topic>:yes`` or ``<topic>:no``
 ==============  =====================================================================
 
 Each source keeps its own offset (``inbox_consumer_offsets``); a batch and its offset are
@@ -45,6 +47,7 @@ BATCH_SIZE = 2000
 UNANSWERED_INTENTS = ("nlu_fallback", "out_of_scope")
 FORM_ENTITIES = ("order_number", "postal_code")
 ASK_BACK_RESPONSES = ("utter_ask_back", "utter_ask_rephrase")
+RATING_SLOT = "answer_rating"  # set by actions/answer_rating.py: {topic, helpful, channel}
 # Examples kept per hour and series (alerts show 3, the report clusters the unanswered ones).
 SAMPLES_PER_HOUR = {"topic": 5, "complaint": 5, "handoff": 5, "unanswered": 40}
 # Samples older than this are deleted (alerts and the report look back at most 5 weeks).
@@ -97,6 +100,14 @@ def faq_topic(parse_data: Dict[str, Any]) -> str:
     return str(key or "").split("/", 1)[-1]
 
 
+def answer_rating(value: Any) -> Optional[Tuple[str, bool]]:
+    """(topic, helpful) of an ``answer_rating`` slot value, None if it is not a rating."""
+    if not isinstance(value, dict) or not isinstance(value.get("helpful"), bool):
+        return None
+    topic = str(value.get("topic") or "").split("/", 1)[-1][:80]
+    return (topic, bool(value["helpful"])) if topic else None
+
+
 def _form_answer(parse: Dict[str, Any]) -> bool:
     """An order number or postal code typed into the order-status form: the form reads it
     from the text, so the NLU's fallback on it is no unanswered question."""
@@ -128,6 +139,10 @@ def classify(rows: Sequence[BrokerRow], batch: Batch) -> None:
                 batch.add(hour, "unanswered", "", text)
         elif kind == "session_started":
             batch.add(hour, "conversation")
+        elif kind == "slot" and event.get("name") == RATING_SLOT:
+            rated = answer_rating(event.get("value"))
+            if rated is not None:
+                batch.add(hour, "helpful", f"{rated[0]}:{'yes' if rated[1] else 'no'}")
         elif kind == "action" and event.get("name") == "action_order_status":
             batch.add(hour, "order_lookup")
         elif kind == "bot":
@@ -200,8 +215,6 @@ def aggregate_support(sessions: "sessionmaker[Session]", limit: int = BATCH_SIZE
             if str(detail or "") in ("1", "2", "3", "4", "5"):
                 batch.add(hour_of(at), "rating", str(detail))
             rating_offset.last_id = event_id
-        # Hook for the per-answer "Did it help?" ratings: add them here as kind "helpful"
-        # (key = topic, e.g. "damaged_parcel:yes") from their own table or tracker events.
         _apply(session, batch)
         return len(handoffs) + len(ratings)
 

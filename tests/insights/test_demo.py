@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from bot.answers.feedback import AnswerRating
 from bot.database import make_engine, session_factory, transaction
 from bot.inbox._models import HandoffEvent
 from bot.insights._demo import DemoResult, play
@@ -99,6 +100,7 @@ def test_report_figures_equal_the_counts_in_the_stores(played: Any, tmp_path: Pa
     report, begin, stop = _report(stack, end)
     expected: Counter = Counter()
     topics: Counter = Counter()
+    helpful: Counter = Counter()
     for event in _broker_events(stack):
         if not begin <= _when(event) < stop:
             continue
@@ -119,6 +121,9 @@ def test_report_figures_equal_the_counts_in_the_stores(played: Any, tmp_path: Pa
                 expected["unanswered"] += 1  # a postal code typed into the form is answered
         elif kind == "session_started":
             expected["conversation"] += 1
+        elif kind == "slot" and event["name"] == "answer_rating" and event["value"]:
+            value = event["value"]
+            helpful[(value["topic"].split("/")[1], value["helpful"])] += 1
         elif kind == "action" and event["name"] == "action_order_status":
             expected["order_lookup"] += 1
         elif kind == "bot" and (event.get("metadata") or {}).get("utter_action") in (
@@ -139,14 +144,23 @@ def test_report_figures_equal_the_counts_in_the_stores(played: Any, tmp_path: Pa
     assert {t.topic: t.current for t in report.topics if t.current} == dict(topics)
     assert dict(report.handoff_reasons) == dict(reasons)
     assert report.ratings == dict(ratings)
+    # 👍/👎 under FAQ answers: the taps went through the real bot (rows in answer_ratings).
+    with transaction(sessions) as session:
+        stored = Counter((str(r.topic).split("/")[1], bool(r.helpful)) for r in
+                         session.execute(select(AnswerRating)).scalars())
+    assert sum(helpful.values()) > 0 and stored == helpful
+    assert {(topic, True): yes for topic, yes, _no in report.helpfulness if yes} == {
+        key: n for key, n in helpful.items() if key[1]}
+    assert {(topic, False): no for topic, _yes, no in report.helpfulness if no} == {
+        key: n for key, n in helpful.items() if not key[1]}
     assert report.automation_rate == pytest.approx(
         1 - expected["handoff"] / expected["conversation"])
     assert report.unanswered and report.unanswered[0].size >= 2
 
     files = write_report(report, tmp_path)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    for section in ("volumen", "themen", "uebergaben", "bewertungen", "unbeantwortet",
-                    "warnungen"):
+    for section in ("volumen", "themen", "uebergaben", "bewertungen", "geholfen",
+                    "unbeantwortet", "warnungen"):
         assert f'id="{section}"' in page
     assert page.count("data:image/png;base64,") == 2
     assert "Paket beschädigt" in page or "Beschädigte Pakete" in page
