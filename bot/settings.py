@@ -179,6 +179,11 @@ class Settings:
     def inbox_url(self) -> str:
         return f"http://{self.host}:{self.inbox_port}"
 
+    @property
+    def event_broker_url(self) -> str:
+        """Rasa's SQL event broker: ``EVENT_BROKER_DB_URL``, else sqlite ``var/events.db``."""
+        return self.event_broker_db_url or f"sqlite:///{self.var_dir / 'events.db'}"
+
 
 def _channel_group(env: Mapping[str, str], required: tuple[str, ...], name: str) -> bool:
     """True if all variables are set, False if none; half-set is a configuration error."""

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from bot.inbox._stats import channel_group
 from bot.inbox._transcript import REASON_LABELS
+from channels.registry import channel_group, labels
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
-CHANNEL_LABELS = {"telegram": "Telegram", "whatsapp": "WhatsApp", "web": "Web-Chat"}
+CHANNEL_LABELS = labels()
 STATUS_LABELS = {
     "open": "Offen",
     "assigned": "In Bearbeitung",

@@ -25,11 +25,12 @@ from bot.inbox._models import (
 from bot.models import Handoff
 from channels import ChannelDelivery  # the channels' table in the same support database
 from channels._store import FAILED_STATUSES
+from channels.registry import by_name
 
 ACTIVE_STATUSES = ("open", "assigned", "snoozed")
 MAX_TEXT = 4000
 QUEUE_FILTERS = ("all", "mine", "unassigned")
-CHANNEL_FILTERS = ("telegram", "whatsapp", "web")
+CHANNEL_FILTERS = tuple(by_name())
 REASON_SEPARATOR = "\n"  # between an event's detail and the agent's reason
 MAX_REASON = 200
 STATUS_FILTERS = ("active", "open", "assigned", "snoozed", "resolved", "any")
@@ -149,13 +150,13 @@ class QueueEntry:
 
 
 def channel_condition(group: str) -> Any:
-    """SQL condition for a channel group as :func:`bot.inbox._stats.channel_group` names them."""
+    """SQL condition for a channel group as :func:`channels.registry.channel_group` names them."""
+    info = by_name()[group]
     lowered = func.lower(Handoff.channel)
-    if group == "telegram":
-        return lowered.like("%telegram%")
-    if group == "whatsapp":
-        return or_(lowered.like("%whatsapp%"), lowered.like("%twilio%"))
-    return lowered.in_(("rest", "web", "webchat", "socketio"))
+    return or_(
+        lowered.in_((info.name, *info.names)),
+        *(lowered.like(f"%{part}%") for part in info.name_parts),
+    )
 
 
 def list_queue(
@@ -387,6 +388,26 @@ def finish_reply(
         reply.status = "failed"
         reply.error = error[:2000]
     return reply
+
+
+def last_delivery_id(session: Session, sender: str) -> int:
+    """The newest channel delivery row of ``sender`` (0 for none): a mark before sending."""
+    found = session.execute(
+        select(func.max(ChannelDelivery.id)).where(ChannelDelivery.sender_id == sender)
+    ).scalar()
+    return int(found or 0)
+
+
+def delivery_failure_after(session: Session, sender: str, mark: int) -> Optional[str]:
+    """The reason code (``channels.delivery.DeliveryReason``) of the failed delivery the
+    channel recorded for ``sender`` after ``mark``, if any."""
+    row = session.execute(
+        select(ChannelDelivery.reason)
+        .where(ChannelDelivery.sender_id == sender, ChannelDelivery.id > mark)
+        .where(ChannelDelivery.status.in_(FAILED_STATUSES))
+        .order_by(ChannelDelivery.id.desc())
+    ).scalars().first()
+    return str(row) if row else None
 
 
 def mark_read(session: Session, handoff_id: int, agent: Agent) -> None:

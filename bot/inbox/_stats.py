@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Handoff
+from channels.registry import channel_group
 
 
 @dataclass
@@ -124,15 +125,3 @@ def overview(session: Session, now: datetime, zone: str, days: int = 14) -> Over
         csat=round(mean(all_ratings), 2) if all_ratings else None,
         ratings=len(all_ratings),
     )
-
-
-def channel_group(channel: str) -> str:
-    """'telegram', 'whatsapp', 'web' (the local REST web chat) or the raw name."""
-    name = (channel or "").lower()
-    if "telegram" in name:
-        return "telegram"
-    if "whatsapp" in name or "twilio" in name:
-        return "whatsapp"
-    if name in ("rest", "web", "webchat", "socketio"):
-        return "web"
-    return name or "unbekannt"

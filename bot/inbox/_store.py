@@ -12,6 +12,7 @@ from bot.database import make_engine, session_factory, transaction
 from bot.inbox import _models  # noqa: F401 - registers the inbox tables on SupportBase
 from bot.inbox._migrate import upgrade_schema
 from bot.models import SupportBase
+from channels._migrate import upgrade_channel_schema
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ class Store:
         engine = make_engine(url)
         SupportBase.metadata.create_all(engine)
         upgrade_schema(engine)
+        upgrade_channel_schema(engine)
         return cls(engine)
 
     def call(self, work: Callable[[Session], T]) -> T:

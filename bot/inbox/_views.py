@@ -22,7 +22,15 @@ from bot.inbox._models import CustomerMessage
 from bot.inbox._rasa import RasaRequestError, RasaUnavailableError
 from bot.inbox._render import CHANNEL_LABELS, render
 from bot.inbox._stats import channel_group, overview
-from bot.inbox._transcript import INBOX_META, REASON_LABELS, Item, build_transcript
+from bot.inbox._transcript import (
+    INBOX_META,
+    RASA_DOWN,
+    REASON_LABELS,
+    REPLY_REFUSED,
+    Item,
+    build_transcript,
+    delivery_error_text,
+)
 from bot.models import Handoff
 from bot.privacy import pseudo
 from bot.trainer._project import Project
@@ -284,6 +292,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
             lambda session: service.get_handoff(session, handoff_id).sender_id
         )
         error: Optional[str] = None
+        mark = await inbox.db().run(lambda session: service.last_delivery_id(session, sender))
         try:
             await inbox.rasa_client().append_events(
                 sender,
@@ -292,17 +301,18 @@ async def reply(request: web.Request) -> web.StreamResponse:
                                             "agent_id": logged.agent_id,
                                             "reply_id": record.id}}}],
             )
-        except RasaRequestError as failure:
-            error = failure.message
+        except RasaRequestError:
+            # The channel recorded why (a DeliveryReason code); Rasa's error text is not read.
+            error = await inbox.db().run(
+                lambda session: service.delivery_failure_after(session, sender, mark)
+            ) or REPLY_REFUSED
         except RasaUnavailableError:
-            error = "Rasa ist nicht erreichbar."
+            error = RASA_DOWN
         done = inbox.clock()
         saved = await inbox.db().run(
             lambda session: service.finish_reply(session, record.id, done, error)
         )
         if error is not None:
-            from bot.inbox._transcript import delivery_error_text
-
             return delivery_error_text(saved.error or "")
         return None
 

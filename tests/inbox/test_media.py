@@ -10,8 +10,8 @@ from typing import List, Tuple
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.inbox._media import twilio_media_url
 from bot.settings import WhatsAppSettings
+from channels._media import twilio_media_url
 from tests.inbox._support import (
     add_agent,
     customer_says,
