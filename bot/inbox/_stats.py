@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import Handoff
+from bot.models import Handoff, HandoffStatus
 from channels.registry import channel_group
 
 
@@ -69,7 +69,8 @@ def overview(session: Session, now: datetime, zone: str, days: int = 14) -> Over
         tzinfo=None
     )
     handoffs = session.execute(
-        select(Handoff).where(or_(Handoff.created_at >= start, Handoff.status != "resolved",
+        select(Handoff).where(or_(Handoff.created_at >= start,
+                                  Handoff.status != HandoffStatus.RESOLVED,
                                   Handoff.resolved_at >= start))
     ).scalars().all()
     table: Dict[date, Day] = {
@@ -118,7 +119,7 @@ def overview(session: Session, now: datetime, zone: str, days: int = 14) -> Over
         days=ordered,
         reasons=reasons,
         channels=channels,
-        open_now=sum(1 for h in handoffs if h.status != "resolved"),
+        open_now=sum(1 for h in handoffs if h.status != HandoffStatus.RESOLVED),
         total_handoffs=sum(d.handoffs for d in ordered),
         first_reply_minutes=_median(all_first),
         handling_minutes=_median(all_handling),

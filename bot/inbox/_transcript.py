@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from urllib.parse import urlencode
 
 from bot.inbox._service import REASON_SEPARATOR, ConversationRecords
+from bot.models import HandoffReason
 from channels.delivery import DeliveryReason, undelivered_text
 
 # Metadata key on bot events the inbox appends (agent replies, waiting notice, CSAT question).
@@ -31,13 +32,13 @@ MEDIA_LABELS = {
 }
 
 REASON_LABELS = {
-    "low_nlu_confidence": "Paula hat die Nachricht nicht verstanden",
-    "low_answer_confidence": "Paula war sich bei der Antwort unsicher",
-    "repeated_fallback": "Mehrmals nicht verstanden",
-    "customer_request": "Kunde möchte einen Menschen",
-    "complaint": "Beschwerde / verärgert",
-    "order_lookup_failed": "Bestellung nicht gefunden",
-    "order_locked": "Bestellnummer gesperrt (zu viele Fehlversuche)",
+    HandoffReason.LOW_NLU_CONFIDENCE.value: "Paula hat die Nachricht nicht verstanden",
+    HandoffReason.LOW_ANSWER_CONFIDENCE.value: "Paula war sich bei der Antwort unsicher",
+    HandoffReason.REPEATED_FALLBACK.value: "Mehrmals nicht verstanden",
+    HandoffReason.CUSTOMER_REQUEST.value: "Kunde möchte einen Menschen",
+    HandoffReason.COMPLAINT.value: "Beschwerde / verärgert",
+    HandoffReason.ORDER_LOOKUP_FAILED.value: "Bestellung nicht gefunden",
+    HandoffReason.ORDER_LOCKED.value: "Bestellnummer gesperrt (zu viele Fehlversuche)",
 }
 
 

@@ -31,7 +31,7 @@ from bot.inbox._transcript import (
     build_transcript,
     delivery_error_text,
 )
-from bot.models import Handoff
+from bot.models import Handoff, HandoffStatus
 from bot.privacy import pseudo
 from bot.trainer._project import Project
 from bot.trainer._web import label_titles
@@ -122,7 +122,8 @@ async def queue_fragment(request: web.Request) -> web.StreamResponse:
             key: len(service.list_queue(session, agent, key, "active", limit=1000))
             for key in service.QUEUE_FILTERS
         }
-        waiting = service.list_queue(session, agent, "unassigned", "open", limit=1000)
+        waiting = service.list_queue(session, agent, "unassigned", HandoffStatus.OPEN,
+                                     limit=1000)
         return {"entries": entries, "counts": counts, "waiting": len(waiting),
                 "newest": max((e.handoff.id for e in waiting), default=0)}
 
@@ -204,7 +205,7 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         order["confirmed"] = any(o.confirmed and o.number == order_number for o in lookups)
     contact = contact_of(events, channel_group(handoff.channel), handoff.sender_id)
     ratings = [e.rating for e in records.earlier if e.rating]
-    can_handle = handoff.status != "resolved" and (
+    can_handle = handoff.status != HandoffStatus.RESOLVED and (
         handoff.assigned_to == agent.id or agent.is_admin
     )
     fragment = render(
@@ -215,7 +216,8 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         items=items,
         me=logged_agent,
         assignee=records.names.get(handoff.assigned_to or 0),
-        can_claim=handoff.status in ("open", "snoozed") and handoff.assigned_to is None,
+        can_claim=handoff.status in (HandoffStatus.OPEN, HandoffStatus.SNOOZED)
+        and handoff.assigned_to is None,
         can_handle=can_handle,
         agents=[a for a in agents if a.id != handoff.assigned_to],
         order=order,
