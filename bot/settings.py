@@ -118,6 +118,14 @@ class WhatsAppSettings:
 
 
 @dataclass(frozen=True)
+class MetaSettings:
+    page_access_token: str
+    app_secret: str
+    verify_token: str
+    api_base_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the processes need, in one place."""
 
@@ -163,6 +171,7 @@ class Settings:
     inbound_max_chars: int = 2000
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
+    meta: Optional[MetaSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
     spacy_model_dir: Path = PROJECT_ROOT / "var" / "spacy_de"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -222,6 +231,18 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
             api_base_url=env.get("TWILIO_API_BASE_URL", "").strip(),
             template_content_sid=env.get("TWILIO_TEMPLATE_CONTENT_SID", "").strip(),
         )
+    meta = None
+    if _channel_group(
+        env, ("META_PAGE_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"),
+        "Messenger/Instagram",
+    ):
+        meta = MetaSettings(
+            page_access_token=env["META_PAGE_ACCESS_TOKEN"].strip(),
+            app_secret=env["META_APP_SECRET"].strip(),
+            verify_token=env["META_VERIFY_TOKEN"].strip(),
+            api_base_url=(env.get("META_API_BASE_URL", "").strip()
+                          or "https://graph.facebook.com/v19.0").rstrip("/"),
+        )
     public_base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
     inbound_max_chars = _int(env, "INBOUND_MAX_CHARS", 2000)
     if not 1 <= inbound_max_chars <= 20000:
@@ -261,6 +282,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         inbound_max_chars=inbound_max_chars,
         telegram=telegram,
         whatsapp=whatsapp,
+        meta=meta,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
         # config.yml loads the pipeline by this relative path (var/spacy_de from the project).
         spacy_model_dir=PROJECT_ROOT / "var" / "spacy_de",

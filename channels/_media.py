@@ -16,7 +16,7 @@ import aiohttp
 from yarl import URL
 
 from bot.errors import BotError
-from bot.settings import Settings, WhatsAppSettings
+from bot.settings import MetaSettings, Settings, WhatsAppSettings
 
 MAX_MEDIA_BYTES = 15 * 1024 * 1024
 MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -117,13 +117,49 @@ async def fetch_twilio(session: aiohttp.ClientSession, settings: Settings,
         return await read_limited(response), response.content_type
 
 
+# Where Meta keeps what customers send (signed CDN addresses; no credentials needed).
+META_MEDIA_HOSTS = (".fbcdn.net", ".fbsbx.com", ".cdninstagram.com")
+
+
+def meta_media_ok(reference: str, settings: MetaSettings) -> bool:
+    """True for an https address on Meta's CDN (no user info, no port), or under the
+    configured Graph API base's origin (a local fake in tests)."""
+    try:
+        parts = urlsplit(reference)
+        port = parts.port
+        api = urlsplit(settings.api_base_url)
+    except ValueError:
+        return False
+    if parts.username is not None or parts.password is not None or ".." in parts.path:
+        return False
+    if (parts.scheme, parts.netloc) == (api.scheme, api.netloc):
+        return True
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and port is None and host.endswith(META_MEDIA_HOSTS)
+
+
+async def fetch_meta(session: aiohttp.ClientSession, settings: Settings,
+                     reference: str) -> Fetched:
+    if settings.meta is None:
+        raise MediaError("Messenger/Instagram ist nicht eingerichtet.", gone=True)
+    if not meta_media_ok(reference, settings.meta):
+        raise MediaError("Keine Meta-Medienadresse.", gone=True)
+    # A signed CDN address: fetched without our token, redirects not followed.
+    async with session.get(reference, timeout=MEDIA_TIMEOUT, allow_redirects=False) as response:
+        if response.status != 200:
+            raise MediaError("Messenger/Instagram liefert die Datei nicht (abgelaufen?).")
+        return await read_limited(response), response.content_type
+
+
 __all__ = [
     "MAX_MEDIA_BYTES",
     "Fetched",
     "MediaError",
     "MediaTooLargeError",
+    "fetch_meta",
     "fetch_telegram",
     "fetch_twilio",
+    "meta_media_ok",
     "read_limited",
     "twilio_media_url",
 ]

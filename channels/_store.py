@@ -70,7 +70,7 @@ FAILED_STATUSES = ("failed", "undelivered")
 # Twilio's MessageSids carry neither order nor time, so their rows (ids only once handled) are
 # kept this long instead.
 MONOTONIC_CHANNELS = ("telegram",)
-LONG_KEPT_CHANNELS = ("whatsapp",)
+LONG_KEPT_CHANNELS = ("whatsapp", "meta")
 LONG_RETENTION = timedelta(days=400)
 # Provider status reports come within hours; one about an older message is a replay.
 STATUS_MAX_AGE = timedelta(days=7)

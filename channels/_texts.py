@@ -75,6 +75,10 @@ OPTED_OUT = (
     "Alles klar, du bekommst von uns keine WhatsApp-Nachrichten mehr. Wenn du wieder mit uns "
     "schreiben möchtest (oder nur etwas abbrechen wolltest), schick einfach START."
 )
+META_OPTED_OUT = (
+    "Alles klar, du bekommst von uns hier keine Nachrichten mehr. Wenn du wieder mit uns "
+    "schreiben möchtest (oder nur etwas abbrechen wolltest), schick einfach START."
+)
 OPTED_IN = (
     "Willkommen zurück! Du bekommst wieder Nachrichten von uns. Wie kann ich dir helfen?"
 )
@@ -96,6 +100,7 @@ __all__ = [
     "STILL_THERE",
     "MEDIA_LABELS",
     "MEDIA_REPLIES",
+    "META_OPTED_OUT",
     "OPTED_IN",
     "OPTED_OUT",
     "numbered_options",

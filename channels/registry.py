@@ -104,6 +104,19 @@ CHANNELS: Tuple[ChannelInfo, ...] = (
         media_fetcher="channels._media:fetch_twilio",
     ),
     ChannelInfo(
+        name="meta",
+        label="Messenger/Instagram",
+        capabilities=Capabilities(
+            buttons=True, media_in=True, media_out=True, window=timedelta(hours=24),
+            agent_window=timedelta(days=7),
+        ),
+        input_class="channels.meta.MetaInput",
+        configured=lambda settings: settings.meta is not None,
+        missing="META_PAGE_ACCESS_TOKEN/META_APP_SECRET/META_VERIFY_TOKEN fehlen",
+        names=("meta", "facebook", "messenger", "instagram"),
+        media_fetcher="channels._media:fetch_meta",
+    ),
+    ChannelInfo(
         name=WEB,
         label="Web-Chat",
         capabilities=Capabilities(buttons=True, media_in=False, media_out=True),
