@@ -81,7 +81,7 @@ def _channel_lines(settings: Settings) -> List[str]:
     for info in messengers():
         head = f"  {info.label + ':':<10} "
         if not info.is_on(settings):
-            lines.append(f"{head}aus ({info.missing})")
+            lines.append(f"{head}aus ({'/'.join(info.variables)} nicht gesetzt)")
         elif info.name == "telegram":
             lines.append(f"{head}an  (Webhook {settings.public_base_url or 'Polling'})")
         else:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TypeVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.errors import ConfigurationError
 from bot.models import utcnow
 from bot.settings import Settings, load_settings
 from channels._guard import (
@@ -47,6 +48,22 @@ from channels._inbound import (
 from channels._store import MediaItem
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def configured(part: Optional[T], channel: str) -> T:
+    """The channel's settings group, or a clear error naming the missing variables (from the
+    registry's settings check) when credentials.yml lists a channel that is off."""
+    if part is None:
+        from channels.registry import by_name
+
+        info = by_name().get(channel)
+        missing = f": set {', '.join(info.variables)}" if info is not None else ""
+        raise ConfigurationError(
+            f"the {channel} channel is listed in credentials.yml but is not configured{missing}"
+        )
+    return part
 
 
 @dataclass(frozen=True)
@@ -264,4 +281,4 @@ class WebhookChannel(InputChannel):
         return len(pending)
 
 
-__all__ = ["Inbound", "WebhookChannel"]
+__all__ = ["Inbound", "WebhookChannel", "configured"]

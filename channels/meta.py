@@ -24,11 +24,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.errors import ConfigurationError
 from bot.settings import MetaSettings, Settings
 from channels._guard import customer_text
 from channels._inbound import OnNewMessage
-from channels._lifecycle import Inbound, WebhookChannel
+from channels._lifecycle import Inbound, WebhookChannel, configured
 from channels._media import meta_media_ok
 from channels._meta_output import (
     CHANNEL,
@@ -138,16 +137,11 @@ class MetaInput(WebhookChannel):
     channel = CHANNEL
 
     def __init__(self, settings: Settings, retry: Optional[RetryPolicy] = None) -> None:
-        if settings.meta is None:
-            raise ConfigurationError(
-                "the Meta channel is listed in credentials.yml but META_PAGE_ACCESS_TOKEN, "
-                "META_APP_SECRET and META_VERIFY_TOKEN are not set"
-            )
+        self.meta = configured(settings.meta, CHANNEL)
         super().__init__(settings)
-        self.meta = settings.meta
-        self._app_secret = settings.meta.app_secret.encode("utf-8")
-        self._verify_token = settings.meta.verify_token.encode("utf-8")
-        self.sender = MetaSender(settings.meta, self.store, retry or RetryPolicy())
+        self._app_secret = self.meta.app_secret.encode("utf-8")
+        self._verify_token = self.meta.verify_token.encode("utf-8")
+        self.sender = MetaSender(self.meta, self.store, retry or RetryPolicy())
 
     def get_output_channel(self) -> MetaOutput:
         """For Rasa's HTTP API (agent replies): raises if the message is refused or fails."""

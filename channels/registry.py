@@ -45,8 +45,8 @@ class ChannelInfo:
     input_class: Optional[str] = None
     # Settings check: is the channel configured? (None: always on)
     configured: Optional[Callable[[Settings], bool]] = None
-    # German hint for the CLI when it is off (which variables to set)
-    missing: str = ""
+    # The environment variables that switch it on (all of them)
+    variables: Tuple[str, ...] = ()
     # Channel names (as stored on handoffs) of this group: exact names, and substrings
     names: Tuple[str, ...] = ()
     name_parts: Tuple[str, ...] = ()
@@ -87,7 +87,7 @@ CHANNELS: Tuple[ChannelInfo, ...] = (
         capabilities=Capabilities(buttons=True, media_in=True, media_out=True),
         input_class="channels.telegram.TelegramInput",
         configured=lambda settings: settings.telegram is not None,
-        missing="TELEGRAM_TOKEN und TELEGRAM_SECRET_TOKEN nicht gesetzt",
+        variables=("TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN"),
         name_parts=("telegram",),
         media_fetcher="channels._media:fetch_telegram",
     ),
@@ -99,7 +99,7 @@ CHANNELS: Tuple[ChannelInfo, ...] = (
         ),
         input_class="channels.whatsapp.WhatsAppInput",
         configured=lambda settings: settings.whatsapp is not None,
-        missing="TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_WHATSAPP_FROM fehlen",
+        variables=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM"),
         name_parts=("whatsapp", "twilio"),
         media_fetcher="channels._media:fetch_twilio",
     ),
@@ -112,7 +112,7 @@ CHANNELS: Tuple[ChannelInfo, ...] = (
         ),
         input_class="channels.meta.MetaInput",
         configured=lambda settings: settings.meta is not None,
-        missing="META_PAGE_ACCESS_TOKEN/META_APP_SECRET/META_VERIFY_TOKEN fehlen",
+        variables=("META_PAGE_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"),
         names=("meta", "facebook", "messenger", "instagram"),
         media_fetcher="channels._media:fetch_meta",
     ),

@@ -19,12 +19,11 @@ from sanic.request import Request
 from telegram import Bot, Message, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from bot.errors import ConfigurationError
 from bot.privacy import pseudo
 from bot.settings import Settings
 from channels._guard import customer_text
 from channels._inbound import OnNewMessage, handle_and_answer
-from channels._lifecycle import Inbound, WebhookChannel
+from channels._lifecycle import Inbound, WebhookChannel, configured
 from channels._retry import RetryPolicy, call_with_retries
 from channels._store import MediaItem
 from channels._telegram_api import ALLOWED_UPDATES, make_bot
@@ -128,15 +127,11 @@ class TelegramInput(WebhookChannel):
         retry: Optional[RetryPolicy] = None,
         poll_timeout: float = 25.0,
     ) -> None:
-        if settings.telegram is None:
-            raise ConfigurationError(
-                "the Telegram channel is listed in credentials.yml but TELEGRAM_TOKEN and "
-                "TELEGRAM_SECRET_TOKEN are not set"
-            )
+        telegram = configured(settings.telegram, CHANNEL)
         super().__init__(settings)
-        self.token = settings.telegram.token
-        self._secret = settings.telegram.secret_token.encode("utf-8")
-        self.api_base_url = settings.telegram.api_base_url
+        self.token = telegram.token
+        self._secret = telegram.secret_token.encode("utf-8")
+        self.api_base_url = telegram.api_base_url
         self.polling = not settings.public_base_url
         self.retry = retry or RetryPolicy()
         self.poll_timeout = poll_timeout

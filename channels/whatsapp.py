@@ -21,7 +21,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.errors import ConfigurationError
 from bot.models import utcnow
 from bot.privacy import pseudo
 from bot.settings import Settings
@@ -32,7 +31,7 @@ from channels._guard import (
     read_body_limited,
 )
 from channels._inbound import OnNewMessage
-from channels._lifecycle import Inbound, WebhookChannel
+from channels._lifecycle import Inbound, WebhookChannel, configured
 from channels._optout import opt_out_turn
 from channels._retry import RetryPolicy
 from channels._store import ChannelStore, MediaItem
@@ -120,11 +119,7 @@ class WhatsAppInput(WebhookChannel):
     channel = CHANNEL
 
     def __init__(self, settings: Settings, retry: Optional[RetryPolicy] = None) -> None:
-        if settings.whatsapp is None:
-            raise ConfigurationError(
-                "the WhatsApp channel is listed in credentials.yml but TWILIO_ACCOUNT_SID, "
-                "TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM are not set"
-            )
+        whatsapp = configured(settings.whatsapp, CHANNEL)
         super().__init__(settings)
         self.public_base_url = settings.public_base_url
         if not self.public_base_url:
@@ -132,9 +127,9 @@ class WhatsAppInput(WebhookChannel):
                 "WhatsApp: PUBLIC_BASE_URL is not set; Twilio signatures are checked against "
                 "the address this server sees, which fails behind a proxy or tunnel"
             )
-        self.validator = RequestValidator(settings.whatsapp.auth_token)
+        self.validator = RequestValidator(whatsapp.auth_token)
         self.sender = WhatsAppSender(
-            settings.whatsapp, self.store, self.public_base_url, retry or RetryPolicy()
+            whatsapp, self.store, self.public_base_url, retry or RetryPolicy()
         )
 
     def get_output_channel(self) -> WhatsAppOutput:

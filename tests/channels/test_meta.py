@@ -30,6 +30,11 @@ def quiet_for(channels: ChannelStack, scoped_id: str, seconds: float = 2.0) -> L
     return channels.meta.calls_of("messages", to(scoped_id))
 
 
+def user_texts(channels: ChannelStack, sender: str) -> List[str]:
+    events = channels.stack.tracker(sender).get("events") or []
+    return [str(e.get("text")) for e in events if e["event"] == "user"]
+
+
 def new_id() -> str:
     return str(10**15 + new_chat_id())
 
@@ -42,8 +47,8 @@ def test_text_message_gets_a_german_answer(channel_stack: ChannelStack, platform
     assert "Paula" in sent_texts([answer])[0]
     assert answer.params["messaging_type"] == "RESPONSE"
     prefix = "fb" if platform == "page" else "ig"
-    events = channel_stack.stack.tracker(f"{prefix}:{psid}")["events"]
-    assert [e["text"] for e in events if e["event"] == "user"] == ["Hallo!"]
+    # The tracker is saved after the answer went out: wait for it, then look.
+    wait_until(lambda: user_texts(channel_stack, f"{prefix}:{psid}") == ["Hallo!"])
 
 
 def test_verification_handshake_echoes_the_challenge_only_for_our_token(
@@ -103,10 +108,7 @@ def test_agent_buttons_become_quick_replies_and_a_tap_is_understood(
     assert all(len(r["title"]) <= 20 and r["content_type"] == "text" for r in replies)
     tap = channel_stack.meta_message(psid, replies[0]["title"], quick_reply=replies[0]["payload"])
     assert channel_stack.post_meta(tap) == 200
-    wait_until(lambda: any(
-        e["event"] == "user" and e["text"] == replies[0]["payload"]
-        for e in channel_stack.stack.tracker(f"fb:{psid}")["events"]
-    ))
+    wait_until(lambda: replies[0]["payload"] in user_texts(channel_stack, f"fb:{psid}"))
 
 
 def test_photo_is_kept_for_the_agent_and_explained(channel_stack: ChannelStack) -> None:
@@ -190,11 +192,8 @@ def test_typed_intent_syntax_goes_through_nlu(channel_stack: ChannelStack) -> No
     psid = new_id()
     channel_stack.post_meta(channel_stack.meta_message(psid, "/request_human"))
     channel_stack.meta.wait_for_messages(to(psid))
-    wait_until(lambda: any(e["event"] == "user"
-                           for e in channel_stack.stack.tracker(f"fb:{psid}")["events"]))
-    [user] = [e for e in channel_stack.stack.tracker(f"fb:{psid}")["events"]
-              if e["event"] == "user"]
-    assert user["text"] == "request_human"  # not an intent: the slash is gone
+    # not an intent: the slash is gone
+    wait_until(lambda: user_texts(channel_stack, f"fb:{psid}") == ["request_human"])
 
 
 @pytest.mark.parametrize("body", [
