@@ -177,7 +177,9 @@ class MetaInput(WebhookChannel):
         mid, platform, scoped = raw.get("mid"), raw.get("platform"), raw.get("sender")
         if not (isinstance(mid, str) and isinstance(platform, str) and isinstance(scoped, str)):
             return None
-        return Inbound(mid[:128], sender_id(platform, scoped))
+        # Instagram's ids can be longer than the dedupe column: long ones by their hash.
+        key = mid if len(mid) <= 100 else "h:" + hashlib.sha256(mid.encode()).hexdigest()
+        return Inbound(key, sender_id(platform, scoped), message_id=mid)
 
     def add_routes(self, hook: Blueprint, on_new_message: OnNewMessage) -> None:
         @hook.route("/webhook", methods=["GET"])
@@ -190,7 +192,9 @@ class MetaInput(WebhookChannel):
                 token.encode("utf-8", "surrogateescape"), self._verify_token
             )
             if mode != "subscribe" or not token_ok or not (
-                0 < len(challenge) <= MAX_CHALLENGE_CHARS and challenge.isalnum()
+                0 < len(challenge) <= MAX_CHALLENGE_CHARS
+                and challenge.isascii()
+                and challenge.isalnum()
             ):
                 logger.warning("meta webhook: verification with a wrong token; refused")
                 return response.text("forbidden", status=403)

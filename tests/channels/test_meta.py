@@ -218,3 +218,16 @@ def test_hostile_or_unknown_bodies_are_acknowledged_and_ignored(
 
 def test_not_json_is_a_bad_request(channel_stack: ChannelStack) -> None:
     assert channel_stack.post_meta_raw(b"{not json") == 400
+
+
+def test_redelivered_instagram_message_with_a_long_id_is_answered_once(
+    channel_stack: ChannelStack,
+) -> None:
+    psid = new_id()
+    body = channel_stack.meta_message(psid, "Hallo!", "instagram")
+    # Instagram's message ids are long base64 strings sharing a long common prefix.
+    mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMDAwO" * 3 + psid
+    body["entry"][0]["messaging"][0]["message"]["mid"] = mid
+    assert [channel_stack.post_meta(body) for _ in range(2)] == [200, 200]
+    channel_stack.meta.wait_for_messages(to(psid))
+    assert len(quiet_for(channel_stack, psid, 3)) == 1
