@@ -14,7 +14,16 @@ from sqlalchemy.orm import declarative_base
 
 SupportBase: Any = declarative_base()
 
-class HandoffReason(str, Enum):
+
+class StrEnum(str, Enum):
+    """Python 3.11's ``enum.StrEnum`` for 3.10: members compare, hash and print as the string
+    that is stored."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class HandoffReason(StrEnum):
     """Why the bot handed a conversation to the team (stored in ``handoffs.reason``)."""
 
     LOW_NLU_CONFIDENCE = "low_nlu_confidence"
@@ -26,20 +35,14 @@ class HandoffReason(str, Enum):
     # The order number is locked after too many failed lookups (bot/order_guard.py).
     ORDER_LOCKED = "order_locked"
 
-    def __str__(self) -> str:
-        return str(self.value)
 
-
-class HandoffStatus(str, Enum):
+class HandoffStatus(StrEnum):
     """Where a handoff stands (stored in ``handoffs.status``)."""
 
     OPEN = "open"
     ASSIGNED = "assigned"
     SNOOZED = "snoozed"
     RESOLVED = "resolved"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 HANDOFF_REASONS = tuple(reason.value for reason in HandoffReason)

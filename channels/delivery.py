@@ -7,11 +7,12 @@ words (``channel_deliveries.provider_detail``, for operators); the inbox shows
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Dict, Optional
 
+from bot.models import StrEnum
 
-class DeliveryReason(str, Enum):
+
+class DeliveryReason(StrEnum):
     """A delivery that failed (or waits). The values are stored; never rename one."""
 
     BLOCKED = "blocked"
@@ -25,9 +26,6 @@ class DeliveryReason(str, Enum):
     REJECTED = "rejected"
     UNDELIVERED = "undelivered"
     PREVIOUS_PART_FAILED = "previous_part_failed"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
     @property
     def label(self) -> str:
