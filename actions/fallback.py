@@ -31,6 +31,7 @@ from actions.followup import (
     resolve_in_context,
 )
 from actions.handoff import REPEAT_WINDOW
+from bot.models import HandoffReason
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 HUMAN_BUTTON = {"title": "Mit einem Menschen sprechen", "payload": "/request_human"}
@@ -90,7 +91,7 @@ def ask_back_or_hand_over(
     """First time unsure: ask back with buttons. Unsure again soon after: hand over."""
     if asked_back_within(tracker, REPEAT_WINDOW - 1):
         return [
-            SlotSet("handoff_reason", "repeated_fallback"),
+            SlotSet("handoff_reason", HandoffReason.REPEATED_FALLBACK.value),
             FollowupAction("action_handoff"),
         ]
     buttons = candidate_buttons(tracker.latest_message, first_topic)

@@ -29,7 +29,7 @@ from actions._tracker import (
 )
 from bot.database import transaction
 from bot.handoff import HandoffRequest, customer_notice, handoff, unrecorded_metadata
-from bot.models import HANDOFF_REASONS
+from bot.models import HANDOFF_REASONS, HandoffReason
 from bot.privacy import pseudo
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,9 @@ logger = logging.getLogger(__name__)
 REPEAT_WINDOW = 2
 
 REASON_BY_INTENT = {
-    "request_human": "customer_request",
-    "complaint": "complaint",
-    "out_of_scope": "low_nlu_confidence",
+    "request_human": HandoffReason.CUSTOMER_REQUEST,
+    "complaint": HandoffReason.COMPLAINT,
+    "out_of_scope": HandoffReason.LOW_NLU_CONFIDENCE,
 }
 
 
@@ -51,10 +51,12 @@ def handoff_reason(tracker: Tracker) -> str:
         return str(reason)
     intent = latest_intent(tracker)
     if intent in (NLU_FALLBACK, "out_of_scope") and asked_back_recently(tracker):
-        return "repeated_fallback"  # misunderstood again right after asking back
+        return HandoffReason.REPEATED_FALLBACK.value  # misunderstood again right after asking
     if intent == NLU_FALLBACK:
-        return "low_answer_confidence" if answer_guard(tracker) else "low_nlu_confidence"
-    return REASON_BY_INTENT.get(intent, "customer_request")
+        if answer_guard(tracker):
+            return HandoffReason.LOW_ANSWER_CONFIDENCE.value
+        return HandoffReason.LOW_NLU_CONFIDENCE.value
+    return REASON_BY_INTENT.get(intent, HandoffReason.CUSTOMER_REQUEST).value
 
 
 def asked_back_recently(tracker: Tracker) -> bool:

@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions._runtime import Runtime, default_runtime
+from bot.models import HandoffReason
 from bot.order_guard import NOT_FOUND, LookupResult, guarded_lookup
 from bot.shop import describe_status, normalize_order_number, normalize_postal_code
 
@@ -130,7 +131,8 @@ class ActionOrderStatus(Action):
             # Same words for unknown, wrong and locked: nothing leaks; a person takes over.
             dispatcher.utter_message(text=NOT_FOUND_HANDOFF_TEXT)
             locked = result is not None and result.locked
-            reason = "order_locked" if locked else "order_lookup_failed"
+            reason = (HandoffReason.ORDER_LOCKED if locked
+                      else HandoffReason.ORDER_LOOKUP_FAILED).value
             # The order number stays on the conversation for the agent.
             return reset + [SlotSet("handoff_reason", reason), FollowupAction("action_handoff")]
         dispatcher.utter_message(text=describe_status(result.order))

@@ -76,17 +76,17 @@ def _cmd_inbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _channel_lines(settings: Settings) -> List[str]:
+    from channels.registry import messengers
+
     lines = []
-    if settings.telegram is not None:
-        lines.append(f"  Telegram:  an  (Webhook {settings.public_base_url or 'Polling'})")
-    else:
-        lines.append("  Telegram:  aus (TELEGRAM_TOKEN und TELEGRAM_SECRET_TOKEN nicht gesetzt)")
-    if settings.whatsapp is not None:
-        lines.append("  WhatsApp:  an")
-    else:
-        lines.append(
-            "  WhatsApp:  aus (TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_WHATSAPP_FROM fehlen)"
-        )
+    for info in messengers():
+        head = f"  {info.label + ':':<10} "
+        if not info.is_on(settings):
+            lines.append(f"{head}aus ({'/'.join(info.variables)} nicht gesetzt)")
+        elif info.name == "telegram":
+            lines.append(f"{head}an  (Webhook {settings.public_base_url or 'Polling'})")
+        else:
+            lines.append(f"{head}an")
     return lines
 
 

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import BotError
-from bot.models import HANDOFF_REASONS, Handoff, utcnow
+from bot.models import (
+    ACTIVE_STATUSES,
+    HANDOFF_REASONS,
+    Handoff,
+    HandoffReason,
+    HandoffStatus,
+    utcnow,
+)
 from bot.service_hours import ServiceHours
 
 
@@ -44,7 +51,7 @@ def handoff(session: Session, request: HandoffRequest, *, now: datetime, outside
     waiting = session.execute(
         select(Handoff)
         .where(Handoff.sender_id == request.sender_id)
-        .where(Handoff.status.in_(("open", "assigned", "snoozed")))
+        .where(Handoff.status.in_(ACTIVE_STATUSES))
         .order_by(Handoff.id.desc())
     ).scalars().first()
     if waiting is not None:
@@ -59,7 +66,7 @@ def handoff(session: Session, request: HandoffRequest, *, now: datetime, outside
         order_number=request.order_number,
         created_at=_naive_utc(now),
         outside_service_hours=int(outside),
-        status="open",
+        status=HandoffStatus.OPEN,
     )
     session.add(record)
     session.flush()
@@ -114,7 +121,7 @@ def recover_handoff(
     request = HandoffRequest(
         sender_id=sender_id,
         channel=_text(raw.get("channel"), 64) or "rest",
-        reason=reason if reason in HANDOFF_REASONS else "customer_request",
+        reason=reason if reason in HANDOFF_REASONS else HandoffReason.CUSTOMER_REQUEST,
         confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
         last_message=None,  # the inbox shows the conversation from the tracker
         order_number=_text(raw.get("order_number"), 32),

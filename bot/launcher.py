@@ -90,10 +90,7 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
     """endpoints.yml for this run: action server, tracker store, SQL event broker and the
     response generator with live FAQ answers."""
     tracker = _sql_store(settings.tracker_db_url)
-    broker_url = settings.event_broker_db_url or (
-        f"sqlite:///{settings.var_dir / 'events.db'}"
-    )
-    broker = _sql_store(broker_url)
+    broker = _sql_store(settings.event_broker_url)
     endpoints: Dict[str, object] = {
         # The token is expanded by Rasa from its environment: no secret in this file.
         "action_endpoint": {"url": settings.action_url, "headers": dict(ENDPOINT_HEADERS)},
@@ -124,11 +121,12 @@ def write_credentials(settings: Settings, path: Path) -> Path:
     REST is the project's channel (``channels.rest.RestInput``, same name and URL as Rasa's
     ``rest``), which ignores caller-sent ``input_channel``/``metadata`` and caps sizes.
     """
+    from channels.registry import messengers
+
     credentials: Dict[str, object] = {REST_CHANNEL: None}
-    if settings.telegram is not None:
-        credentials["channels.telegram.TelegramInput"] = {}
-    if settings.whatsapp is not None:
-        credentials["channels.whatsapp.WhatsAppInput"] = {}
+    for info in messengers():
+        if info.input_class and info.is_on(settings):
+            credentials[info.input_class] = {}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(credentials, sort_keys=False), encoding="utf-8")
     return path

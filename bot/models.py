@@ -6,6 +6,7 @@ The inbox adds its own tables to the same metadata (``SupportBase``).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, Integer, String, Text
@@ -13,18 +14,41 @@ from sqlalchemy.orm import declarative_base
 
 SupportBase: Any = declarative_base()
 
-HANDOFF_REASONS = (
-    "low_nlu_confidence",
-    "low_answer_confidence",
-    "repeated_fallback",
-    "customer_request",
-    "complaint",
-    "order_lookup_failed",
-    # The order number is locked after too many failed lookups (bot/order_guard.py).
-    "order_locked",
-)
 
-HANDOFF_STATUSES = ("open", "assigned", "snoozed", "resolved")
+class StrEnum(str, Enum):
+    """Python 3.11's ``enum.StrEnum`` for 3.10: members compare, hash and print as the string
+    that is stored."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class HandoffReason(StrEnum):
+    """Why the bot handed a conversation to the team (stored in ``handoffs.reason``)."""
+
+    LOW_NLU_CONFIDENCE = "low_nlu_confidence"
+    LOW_ANSWER_CONFIDENCE = "low_answer_confidence"
+    REPEATED_FALLBACK = "repeated_fallback"
+    CUSTOMER_REQUEST = "customer_request"
+    COMPLAINT = "complaint"
+    ORDER_LOOKUP_FAILED = "order_lookup_failed"
+    # The order number is locked after too many failed lookups (bot/order_guard.py).
+    ORDER_LOCKED = "order_locked"
+
+
+class HandoffStatus(StrEnum):
+    """Where a handoff stands (stored in ``handoffs.status``)."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+HANDOFF_REASONS = tuple(reason.value for reason in HandoffReason)
+HANDOFF_STATUSES = tuple(status.value for status in HandoffStatus)
+# A handoff the team still has to work on.
+ACTIVE_STATUSES = (HandoffStatus.OPEN, HandoffStatus.ASSIGNED, HandoffStatus.SNOOZED)
 
 
 def utcnow() -> datetime:

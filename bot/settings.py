@@ -173,6 +173,14 @@ def _alert_settings(env: Mapping[str, str], telegram: bool) -> AlertSettings:
 
 
 @dataclass(frozen=True)
+class MetaSettings:
+    page_access_token: str
+    app_secret: str
+    verify_token: str
+    api_base_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the processes need, in one place."""
 
@@ -219,6 +227,7 @@ class Settings:
     telegram: Optional[TelegramSettings] = None
     whatsapp: Optional[WhatsAppSettings] = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    meta: Optional[MetaSettings] = None
     model_dir: Path = PROJECT_ROOT / "models"
     spacy_model_dir: Path = PROJECT_ROOT / "var" / "spacy_de"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -234,6 +243,11 @@ class Settings:
     @property
     def inbox_url(self) -> str:
         return f"http://{self.host}:{self.inbox_port}"
+
+    @property
+    def event_broker_url(self) -> str:
+        """Rasa's SQL event broker: ``EVENT_BROKER_DB_URL``, else sqlite ``var/events.db``."""
+        return self.event_broker_db_url or f"sqlite:///{self.var_dir / 'events.db'}"
 
 
 def _channel_group(env: Mapping[str, str], required: tuple[str, ...], name: str) -> bool:
@@ -272,6 +286,18 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
             whatsapp_from=env["TWILIO_WHATSAPP_FROM"].strip(),
             api_base_url=env.get("TWILIO_API_BASE_URL", "").strip(),
             template_content_sid=env.get("TWILIO_TEMPLATE_CONTENT_SID", "").strip(),
+        )
+    meta = None
+    if _channel_group(
+        env, ("META_PAGE_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"),
+        "Messenger/Instagram",
+    ):
+        meta = MetaSettings(
+            page_access_token=env["META_PAGE_ACCESS_TOKEN"].strip(),
+            app_secret=env["META_APP_SECRET"].strip(),
+            verify_token=env["META_VERIFY_TOKEN"].strip(),
+            api_base_url=(env.get("META_API_BASE_URL", "").strip()
+                          or "https://graph.facebook.com/v19.0").rstrip("/"),
         )
     public_base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
     inbound_max_chars = _int(env, "INBOUND_MAX_CHARS", 2000)
@@ -313,6 +339,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         telegram=telegram,
         whatsapp=whatsapp,
         alerts=_alert_settings(env, telegram is not None),
+        meta=meta,
         model_dir=Path(env.get("BOT_MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
         # config.yml loads the pipeline by this relative path (var/spacy_de from the project).
         spacy_model_dir=PROJECT_ROOT / "var" / "spacy_de",

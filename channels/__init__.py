@@ -1,7 +1,8 @@
 """Rasa input/output channels for the messengers customers use (loaded from credentials.yml).
 
-``channels.rest.RestInput``, ``channels.telegram.TelegramInput`` and
-``channels.whatsapp.WhatsAppInput`` are the classes credentials.yml names. The tables the
+``channels.rest.RestInput``, ``channels.telegram.TelegramInput``,
+``channels.whatsapp.WhatsAppInput`` and ``channels.meta.MetaInput`` are the classes
+credentials.yml names. The tables the
 channels keep in the support database (deliveries and their failures, media references,
 opted-out and unreachable customers) are re-exported here for the inbox. Importing this package
 stays cheap: the channel classes (which pull in Rasa) load on first access.
@@ -21,6 +22,7 @@ from channels._store import (
 
 _LAZY = {
     "RestInput": "channels.rest",
+    "MetaInput": "channels.meta",
     "TelegramInput": "channels.telegram",
     "WhatsAppInput": "channels.whatsapp",
 }
@@ -40,6 +42,7 @@ __all__ = [
     "ChannelMedia",
     "ChannelStore",
     "InboundMessage",
+    "MetaInput",
     "RestInput",
     "TelegramInput",
     "WhatsAppInput",

@@ -1,4 +1,4 @@
-"""What both messenger channels do with a customer's message once its webhook accepted it.
+"""What every messenger channel does with a customer's message once its webhook accepted it.
 
 Webhooks answer the provider at once and hand the work to a background task here. Tasks for
 the same customer run one after another in arrival order (so a quick second message cannot

@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional, Tuple, TypeVar
 
+from channels.delivery import DeliveryReason
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -37,17 +39,17 @@ class Verdict:
     """How to treat an error: retry (after ``delay`` if the provider said so) or give up."""
 
     retry: bool
-    reason: str
+    reason: DeliveryReason
     delay: Optional[float] = None
     error_code: Optional[str] = None
 
 
 class DeliveryFailed(Exception):
-    """A message could not be delivered; ``reason`` is a code from ``FAILURE_DETAILS``."""
+    """A message could not be delivered, for ``reason``; the message is the provider's words."""
 
     def __init__(
         self,
-        reason: str,
+        reason: DeliveryReason,
         message: str,
         attempts: int = 0,
         error_code: Optional[str] = None,

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -69,7 +70,7 @@ FAILED_STATUSES = ("failed", "undelivered")
 # Twilio's MessageSids carry neither order nor time, so their rows (ids only once handled) are
 # kept this long instead.
 MONOTONIC_CHANNELS = ("telegram",)
-LONG_KEPT_CHANNELS = ("whatsapp",)
+LONG_KEPT_CHANNELS = ("whatsapp", "meta")
 LONG_RETENTION = timedelta(days=400)
 # Provider status reports come within hours; one about an older message is a replay.
 STATUS_MAX_AGE = timedelta(days=7)
@@ -96,7 +97,7 @@ class ChannelWatermark(SupportBase):
     __tablename__ = "channel_watermarks"
 
     channel = Column(String(32), primary_key=True)
-    high_water = Column(Integer, nullable=False)
+    high_water = Column(BigInteger, nullable=False)  # Telegram update_ids grow past 2^31
 
 
 class ChannelContact(SupportBase):
@@ -146,8 +147,9 @@ class ChannelDelivery(SupportBase):
     text = Column(Text, nullable=True)
     media_url = Column(Text, nullable=True)
     status = Column(String(16), nullable=False, index=True)
-    reason = Column(String(64), nullable=True)  # machine code, e.g. whatsapp_24h_window
-    detail = Column(Text, nullable=True)  # German sentence for the inbox
+    reason = Column(String(64), nullable=True)  # a channels.delivery.DeliveryReason value
+    detail = Column(Text, nullable=True)  # legacy: German text of old rows
+    provider_detail = Column(Text, nullable=True)  # the provider's own words (operators)
     provider_message_id = Column(String(64), nullable=True, index=True)
     error_code = Column(String(16), nullable=True)
     attempts = Column(Integer, nullable=False, default=0)
@@ -189,6 +191,14 @@ CHANNEL_TABLES = [
         ChannelPayload,
     )
 ]
+
+
+# Provider error texts are kept for operators, not in full.
+PROVIDER_DETAIL_CHARS = 500
+
+
+def _clip(text: Optional[str]) -> Optional[str]:
+    return text[:PROVIDER_DETAIL_CHARS] if text else None
 
 
 @dataclass(frozen=True)
@@ -511,7 +521,7 @@ class ChannelStore:
         text: Optional[str] = None,
         media_url: Optional[str] = None,
         reason: Optional[str] = None,
-        detail: Optional[str] = None,
+        provider_detail: Optional[str] = None,
         provider_message_id: Optional[str] = None,
         error_code: Optional[str] = None,
         attempts: int = 0,
@@ -540,7 +550,7 @@ class ChannelStore:
                 media_url=media_url,
                 status=status,
                 reason=reason,
-                detail=detail,
+                provider_detail=_clip(provider_detail),
                 provider_message_id=provider_message_id,
                 error_code=error_code,
                 attempts=attempts,
@@ -549,13 +559,33 @@ class ChannelStore:
             session.flush()
             return int(row.id)
 
+    def record_failure(
+        self,
+        channel: str,
+        sender_id: str,
+        reason: str,
+        *,
+        kind: str = "text",
+        text: Optional[str] = None,
+        media_url: Optional[str] = None,
+        provider_detail: Optional[str] = None,
+        error_code: Optional[str] = None,
+        attempts: int = 0,
+    ) -> int:
+        """A message that was not delivered, and why (a ``DeliveryReason`` value)."""
+        return self.record_delivery(
+            channel, sender_id, status="failed", kind=kind, text=text, media_url=media_url,
+            reason=reason, provider_detail=provider_detail, error_code=error_code,
+            attempts=attempts,
+        )
+
     def finish_delivery(
         self,
         delivery_id: int,
         *,
         status: str,
         reason: Optional[str] = None,
-        detail: Optional[str] = None,
+        provider_detail: Optional[str] = None,
         provider_message_id: Optional[str] = None,
         error_code: Optional[str] = None,
         attempts: Optional[int] = None,
@@ -569,10 +599,10 @@ class ChannelStore:
                 row.status = status
                 if status in FAILED_STATUSES:
                     row.reason = reason or row.reason
-                    row.detail = detail or row.detail
+                    row.provider_detail = _clip(provider_detail) or row.provider_detail
                 else:  # sent after all (e.g. held for the window): no failure to show
                     row.reason = reason
-                    row.detail = detail
+                    row.provider_detail = _clip(provider_detail)
             row.provider_message_id = provider_message_id or row.provider_message_id
             row.error_code = error_code or row.error_code
             if attempts is not None:
@@ -585,7 +615,7 @@ class ChannelStore:
         status: str,
         *,
         reason: Optional[str] = None,
-        detail: Optional[str] = None,
+        provider_detail: Optional[str] = None,
         error_code: Optional[str] = None,
         channel: Optional[str] = None,
         recipient: Optional[str] = None,
@@ -615,7 +645,7 @@ class ChannelStore:
                 row.status = status
                 if status in FAILED_STATUSES:
                     row.reason = reason or row.reason
-                    row.detail = detail or row.detail
+                    row.provider_detail = _clip(provider_detail) or row.provider_detail
                     row.error_code = error_code or row.error_code
                 row.updated_at = utcnow()
             return str(row.sender_id)

@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 
-from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import (
     BadRequest,
@@ -15,15 +14,15 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
-    TelegramError,
     TimedOut,
 )
 
 from bot.privacy import pseudo
 from channels._inbound import LazyStore
+from channels._output import MessengerOutput
 from channels._retry import DeliveryFailed, RetryPolicy, Verdict, call_with_retries
 from channels._split import split_text, utf16_length
-from channels._texts import FAILURE_DETAILS, failure_message
+from channels.delivery import DeliveryReason
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +39,14 @@ def _seconds(value: Union[int, float, timedelta]) -> float:
 def classify(error: BaseException) -> Verdict:
     """Which Telegram errors are worth another try."""
     if isinstance(error, RetryAfter):
-        return Verdict(True, "rate_limited", delay=_seconds(error._retry_after))
+        return Verdict(True, DeliveryReason.RATE_LIMITED, delay=_seconds(error._retry_after))
     if isinstance(error, Forbidden):
-        return Verdict(False, "blocked")
+        return Verdict(False, DeliveryReason.BLOCKED)
     if isinstance(error, (BadRequest, InvalidToken, ChatMigrated)):
-        return Verdict(False, "rejected")
+        return Verdict(False, DeliveryReason.REJECTED)
     if isinstance(error, (TimedOut, NetworkError)):  # includes 5xx answers and timeouts
-        return Verdict(True, "provider_unavailable")
-    if isinstance(error, TelegramError):
-        return Verdict(False, "rejected")
-    return Verdict(False, "rejected")
+        return Verdict(True, DeliveryReason.PROVIDER_UNAVAILABLE)
+    return Verdict(False, DeliveryReason.REJECTED)
 
 
 def chat_id_of(recipient_id: str) -> Union[int, str]:
@@ -59,7 +56,7 @@ def chat_id_of(recipient_id: str) -> Union[int, str]:
         return recipient_id
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(MessengerOutput):
     """Rasa's responses to a Telegram chat. A failed delivery is recorded in
     ``channel_deliveries`` with its reason, and a customer who blocked the bot is marked
     unreachable (no more calls until they write again).
@@ -70,29 +67,19 @@ class TelegramOutput(OutputChannel):
     not stored in the transcript as if it had been sent.
     """
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+    channel = CHANNEL
 
     def __init__(
         self,
         bot: Bot,
         store: LazyStore,
         retry: RetryPolicy,
-        raise_on_failure: bool = False,
-        reachable: bool = False,
+        **options: bool,
     ) -> None:
+        super().__init__(**options)
         self.bot = bot
         self._store = store
         self._retry = retry
-        self.raise_on_failure = raise_on_failure
-        # True when the customer just wrote (so has not blocked us): no lookup before sending.
-        self._known_reachable = reachable
-
-    def _failed(self, reason: str, attempts: int = 0) -> bool:
-        if self.raise_on_failure:
-            raise DeliveryFailed(reason, failure_message(reason), attempts)
-        return False
 
     async def _send(
         self,
@@ -103,24 +90,15 @@ class TelegramOutput(OutputChannel):
         media_url: Optional[str] = None,
     ) -> bool:
         store = await self._store.get()
-        if self._known_reachable:
+        if self.window_open:
             unreachable = False
         else:
             unreachable = (await store.run(store.contact, CHANNEL, recipient_id)).unreachable
         if unreachable:
-            await store.run(
-                store.record_delivery,
-                CHANNEL,
-                recipient_id,
-                status="failed",
-                kind=kind,
-                text=text,
-                media_url=media_url,
-                reason="blocked",
-                detail=FAILURE_DETAILS["blocked"],
-            )
+            await store.run(store.record_failure, CHANNEL, recipient_id, DeliveryReason.BLOCKED,
+                            kind=kind, text=text, media_url=media_url)
             logger.info("not sending to %s: marked unreachable", pseudo(recipient_id))
-            return self._failed("blocked")
+            return self._failed(DeliveryReason.BLOCKED)
         try:
             result, attempts = await call_with_retries(
                 call, classify, self._retry, f"telegram {kind} to {pseudo(recipient_id)}"
@@ -130,19 +108,12 @@ class TelegramOutput(OutputChannel):
                 "telegram %s to %s failed after %d attempt(s): %s (%s)",
                 kind, recipient_id, failure.attempts, failure.reason, failure,
             )
-            if failure.reason == "blocked":
-                self._known_reachable = False
+            if failure.reason is DeliveryReason.BLOCKED:
+                self.window_open = False
                 await store.run(store.mark_unreachable, CHANNEL, recipient_id, "blocked")
             await store.run(
-                store.record_delivery,
-                CHANNEL,
-                recipient_id,
-                status="failed",
-                kind=kind,
-                text=text,
-                media_url=media_url,
-                reason=failure.reason,
-                detail=f"{FAILURE_DETAILS.get(failure.reason, '')} ({failure})".strip(),
+                store.record_failure, CHANNEL, recipient_id, failure.reason, kind=kind,
+                text=text, media_url=media_url, provider_detail=str(failure),
                 attempts=failure.attempts,
             )
             return self._failed(failure.reason, failure.attempts)
@@ -185,13 +156,8 @@ class TelegramOutput(OutputChannel):
     async def _record_unsent(self, recipient_id: str, text: str) -> None:
         store = await self._store.get()
         await store.run(
-            store.record_delivery,
-            CHANNEL,
-            recipient_id,
-            status="failed",
+            store.record_failure, CHANNEL, recipient_id, DeliveryReason.PREVIOUS_PART_FAILED,
             text=text,
-            reason="previous_part_failed",
-            detail=FAILURE_DETAILS["previous_part_failed"],
         )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -219,37 +185,17 @@ class TelegramOutput(OutputChannel):
             rows.append([InlineKeyboardButton(title, callback_data=data)])
         await self._send_parts(recipient_id, text, InlineKeyboardMarkup(rows) if rows else None)
 
-    async def send_quick_replies(
-        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_text_with_buttons(recipient_id, text, quick_replies)
-
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         chat_id = chat_id_of(recipient_id)
         await self._send(
             recipient_id, "image", None, lambda: self.bot.send_photo(chat_id, image), image
         )
 
-    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        if isinstance(attachment, str) and attachment.startswith(("http://", "https://")):
-            chat_id = chat_id_of(recipient_id)
-            await self._send(
-                recipient_id,
-                "document",
-                None,
-                lambda: self.bot.send_document(chat_id, attachment),
-                attachment,
-            )
-        else:
-            logger.warning("telegram: cannot send attachment %r; skipped", attachment)
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
-    ) -> None:
-        if isinstance(json_message.get("text"), str):
-            await self.send_text_message(recipient_id, json_message["text"])
-        else:
-            logger.warning("telegram: custom payload without text not sent: %s", json_message)
+    async def send_document(self, recipient_id: str, url: str) -> None:
+        chat_id = chat_id_of(recipient_id)
+        await self._send(
+            recipient_id, "document", None, lambda: self.bot.send_document(chat_id, url), url
+        )
 
 
 __all__ = ["CHANNEL", "TelegramOutput", "chat_id_of", "classify"]

@@ -75,39 +75,13 @@ OPTED_OUT = (
     "Alles klar, du bekommst von uns keine WhatsApp-Nachrichten mehr. Wenn du wieder mit uns "
     "schreiben möchtest (oder nur etwas abbrechen wolltest), schick einfach START."
 )
+META_OPTED_OUT = (
+    "Alles klar, du bekommst von uns hier keine Nachrichten mehr. Wenn du wieder mit uns "
+    "schreiben möchtest (oder nur etwas abbrechen wolltest), schick einfach START."
+)
 OPTED_IN = (
     "Willkommen zurück! Du bekommst wieder Nachrichten von uns. Wie kann ich dir helfen?"
 )
-
-# Reasons an outbound message could not be delivered: code -> German explanation for the inbox.
-FAILURE_DETAILS: Dict[str, str] = {
-    "blocked": "Die Person hat den Bot blockiert; die Nachricht wurde nicht zugestellt.",
-    "opted_out": "Die Person hat sich mit STOP abgemeldet; die Nachricht wurde nicht gesendet.",
-    "whatsapp_24h_window": (
-        "Außerhalb des 24-Stunden-Fensters von WhatsApp und keine freigegebene Vorlage "
-        "konfiguriert: Die Nachricht wurde nicht gesendet. Sie kann erst zugestellt werden, "
-        "wenn die Person wieder schreibt."
-    ),
-    "held_for_window": (
-        "Außerhalb des 24-Stunden-Fensters: Die Person wurde per freigegebener Vorlage "
-        "angeschrieben; die Nachricht wird zugestellt, sobald sie antwortet."
-    ),
-    "rate_limited": "Der Anbieter hat zu viele Nachrichten abgelehnt (Rate-Limit).",
-    "provider_unavailable": (
-        "Der Anbieter war auch nach mehreren Versuchen nicht erreichbar."
-    ),
-    "invalid_recipient": "Die Empfängeradresse ist ungültig oder nicht bei WhatsApp.",
-    "rejected": "Der Anbieter hat die Nachricht abgelehnt.",
-    "undelivered": "Der Anbieter konnte die Nachricht nicht zustellen.",
-    "previous_part_failed": (
-        "Nicht gesendet, weil der erste Teil dieser langen Nachricht nicht zugestellt wurde."
-    ),
-}
-
-
-def failure_message(reason: str) -> str:
-    """``reason: German explanation`` — the error text Rasa's HTTP API passes on to the inbox."""
-    return f"{reason}: {FAILURE_DETAILS.get(reason, FAILURE_DETAILS['rejected'])}"
 
 
 def numbered_options(titles: List[str]) -> str:
@@ -122,13 +96,12 @@ def numbered_options(titles: List[str]) -> str:
 
 
 __all__ = [
-    "FAILURE_DETAILS",
     "HUMAN_BUTTON",
     "STILL_THERE",
     "MEDIA_LABELS",
     "MEDIA_REPLIES",
+    "META_OPTED_OUT",
     "OPTED_IN",
     "OPTED_OUT",
-    "failure_message",
     "numbered_options",
 ]

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
 import aiohttp
-from rasa.core.channels.channel import OutputChannel
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
@@ -26,11 +25,13 @@ from bot.models import utcnow
 from bot.privacy import pseudo
 from bot.settings import WhatsAppSettings
 from channels._inbound import LazyStore
+from channels._output import MessengerOutput
 from channels._retry import DeliveryFailed, RetryPolicy, Verdict, call_with_retries
 from channels._split import split_text
 from channels._store import ChannelStore
-from channels._texts import FAILURE_DETAILS, failure_message, numbered_options
+from channels._texts import numbered_options
 from channels._twilio_http import RewritingAsyncHttpClient
+from channels.delivery import DeliveryReason
 
 logger = logging.getLogger(__name__)
 
@@ -40,19 +41,20 @@ SERVICE_WINDOW = timedelta(hours=24)
 STATUS_PATH = "/webhooks/whatsapp/status"
 
 # Twilio error codes -> our failure reasons.
-REASON_BY_CODE = {
-    "63016": "whatsapp_24h_window",
-    "21610": "opted_out",
-    "21211": "invalid_recipient",
-    "21614": "invalid_recipient",
-    "63003": "invalid_recipient",
-    "63024": "invalid_recipient",
-    "20429": "rate_limited",
-    "63018": "rate_limited",
-    "30003": "undelivered",
-    "30005": "invalid_recipient",
-    "30006": "invalid_recipient",
-    "30008": "undelivered",
+_R = DeliveryReason
+REASON_BY_CODE: Dict[str, DeliveryReason] = {
+    "63016": _R.WHATSAPP_WINDOW,
+    "21610": _R.OPTED_OUT,
+    "21211": _R.INVALID_RECIPIENT,
+    "21614": _R.INVALID_RECIPIENT,
+    "63003": _R.INVALID_RECIPIENT,
+    "63024": _R.INVALID_RECIPIENT,
+    "20429": _R.RATE_LIMITED,
+    "63018": _R.RATE_LIMITED,
+    "30003": _R.UNDELIVERED,
+    "30005": _R.INVALID_RECIPIENT,
+    "30006": _R.INVALID_RECIPIENT,
+    "30008": _R.UNDELIVERED,
 }
 RETRYABLE_CODES = ("20429", "63018")
 
@@ -62,18 +64,13 @@ def classify(error: BaseException) -> Verdict:
     if isinstance(error, TwilioRestException):
         code = str(error.code) if error.code else None
         if error.status == 429 or code in RETRYABLE_CODES:
-            return Verdict(True, "rate_limited", error_code=code)
+            return Verdict(True, _R.RATE_LIMITED, error_code=code)
         if error.status >= 500:
-            return Verdict(True, "provider_unavailable", error_code=code)
-        return Verdict(False, REASON_BY_CODE.get(code or "", "rejected"), error_code=code)
+            return Verdict(True, _R.PROVIDER_UNAVAILABLE, error_code=code)
+        return Verdict(False, REASON_BY_CODE.get(code or "", _R.REJECTED), error_code=code)
     if isinstance(error, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)):
-        return Verdict(True, "provider_unavailable")
-    return Verdict(False, "rejected")
-
-
-def failure_detail(reason: str, error: Optional[str] = None) -> str:
-    detail = FAILURE_DETAILS.get(reason, FAILURE_DETAILS["rejected"])
-    return f"{detail} ({error})" if error else detail
+        return Verdict(True, _R.PROVIDER_UNAVAILABLE)
+    return Verdict(False, _R.REJECTED)
 
 
 class WhatsAppSender:
@@ -127,7 +124,7 @@ class WhatsAppSender:
         kind: str = "text",
         confirming_opt_out: bool = False,
         window_open: bool = False,
-    ) -> Optional[str]:
+    ) -> Optional[DeliveryReason]:
         """Send (or hold, or refuse with a recorded reason) one message. Never raises; returns
         the failure reason, None if sent or held for the 24-hour window.
 
@@ -139,7 +136,9 @@ class WhatsAppSender:
         if not window_open:
             contact = await store.run(store.contact, CHANNEL, recipient_id)
             if contact.opted_out and not confirming_opt_out:
-                return await self._refuse(store, recipient_id, body, media_url, kind, "opted_out")
+                return await self._refuse(
+                    store, recipient_id, body, media_url, kind, _R.OPTED_OUT
+                )
             if not (
                 contact.last_inbound_at is not None
                 and contact.last_inbound_at >= utcnow() - SERVICE_WINDOW
@@ -167,7 +166,7 @@ class WhatsAppSender:
         body: Optional[str],
         media_url: Optional[str],
         kind: str = "text",
-    ) -> Optional[str]:
+    ) -> Optional[DeliveryReason]:
         """Send one message; the failure reason, or None once Twilio accepted it. Recorded in
         ``row`` (a held message) or in a new row written after the call (one write, off the
         path to the customer)."""
@@ -188,7 +187,7 @@ class WhatsAppSender:
             outcome: Dict[str, Any] = {
                 "status": "failed",
                 "reason": failure.reason,
-                "detail": failure_detail(failure.reason, str(failure)),
+                "provider_detail": str(failure),
                 "error_code": failure.error_code,
                 "attempts": failure.attempts,
             }
@@ -199,9 +198,9 @@ class WhatsAppSender:
                 )
             else:
                 await store.run(store.finish_delivery, row, **outcome)
-            if failure.reason == "opted_out":
+            if failure.reason is _R.OPTED_OUT:
                 await store.run(store.set_opted_out, CHANNEL, recipient_id, True)
-            if failure.reason == "whatsapp_24h_window":  # our clock and WhatsApp's disagree
+            if failure.reason is _R.WHATSAPP_WINDOW:  # our clock and WhatsApp's disagree
                 await store.run(store.set_last_inbound, CHANNEL, recipient_id, None)
             return failure.reason
         status = str(message.status or "queued")
@@ -225,20 +224,11 @@ class WhatsAppSender:
         body: Optional[str],
         media_url: Optional[str],
         kind: str,
-        reason: str,
-    ) -> str:
+        reason: DeliveryReason,
+    ) -> DeliveryReason:
         logger.info("whatsapp: not sending to %s (%s)", pseudo(recipient_id), reason)
-        await store.run(
-            store.record_delivery,
-            CHANNEL,
-            recipient_id,
-            status="failed",
-            kind=kind,
-            text=body,
-            media_url=media_url,
-            reason=reason,
-            detail=failure_detail(reason),
-        )
+        await store.run(store.record_failure, CHANNEL, recipient_id, reason, kind=kind,
+                        text=body, media_url=media_url)
         return reason
 
     async def _outside_window(
@@ -249,11 +239,11 @@ class WhatsAppSender:
         media_url: Optional[str],
         kind: str,
         template_already_sent: bool,
-    ) -> Optional[str]:
+    ) -> Optional[DeliveryReason]:
         template = self.settings.template_content_sid
         if not template:
             return await self._refuse(
-                store, recipient_id, body, media_url, kind, "whatsapp_24h_window"
+                store, recipient_id, body, media_url, kind, _R.WHATSAPP_WINDOW
             )
         parts: List[Optional[str]] = list(split_text(body, BODY_LIMIT)) if body else [None]
         for index, part in enumerate(parts):
@@ -265,8 +255,7 @@ class WhatsAppSender:
                 kind=kind,
                 text=part,
                 media_url=media_url if index == 0 else None,
-                reason="held_for_window",
-                detail=failure_detail("held_for_window"),
+                reason=_R.HELD_FOR_WINDOW,
             )
         if template_already_sent:
             return None
@@ -284,7 +273,7 @@ class WhatsAppSender:
         except DeliveryFailed as failure:
             await store.run(
                 store.finish_delivery, row, status="failed", reason=failure.reason,
-                detail=failure_detail(failure.reason, str(failure)),
+                provider_detail=str(failure),
                 error_code=failure.error_code, attempts=failure.attempts,
             )
             return None  # the reply itself stays held; the next one tries the template again
@@ -306,26 +295,18 @@ class WhatsAppSender:
         return len(held)
 
 
-class WhatsAppOutput(OutputChannel):
+class WhatsAppOutput(MessengerOutput):
     """Rasa's responses to a WhatsApp customer (sender id ``whatsapp:+49...``).
 
     ``raise_on_failure``: raise :class:`DeliveryFailed` (after recording) when a message is
     refused or finally fails — for Rasa's HTTP API (agent replies), not for bot answers.
     """
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+    channel = CHANNEL
 
-    def __init__(
-        self,
-        sender: WhatsAppSender,
-        raise_on_failure: bool = False,
-        window_open: bool = False,
-    ) -> None:
+    def __init__(self, sender: WhatsAppSender, **options: bool) -> None:
+        super().__init__(**options)
         self.sender = sender
-        self.raise_on_failure = raise_on_failure
-        self.window_open = window_open
 
     async def _send(
         self,
@@ -337,8 +318,8 @@ class WhatsAppOutput(OutputChannel):
         reason = await self.sender.send(
             recipient_id, body, media_url, kind, window_open=self.window_open
         )
-        if reason and self.raise_on_failure:
-            raise DeliveryFailed(reason, failure_message(reason))
+        if reason:
+            self._failed(reason)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text)
@@ -354,27 +335,11 @@ class WhatsAppOutput(OutputChannel):
         body = f"{text}\n\n{numbered_options(titles)}"
         await self._send(recipient_id, body, kind="buttons")
 
-    async def send_quick_replies(
-        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_text_with_buttons(recipient_id, text, quick_replies)
-
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, None, media_url=image, kind="image")
 
-    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        if isinstance(attachment, str) and attachment.startswith(("http://", "https://")):
-            await self._send(recipient_id, None, media_url=attachment, kind="document")
-        else:
-            logger.warning("whatsapp: cannot send attachment %r; skipped", attachment)
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
-    ) -> None:
-        if isinstance(json_message.get("text"), str):
-            await self.send_text_message(recipient_id, json_message["text"])
-        else:
-            logger.warning("whatsapp: custom payload without text not sent: %s", json_message)
+    async def send_document(self, recipient_id: str, url: str) -> None:
+        await self._send(recipient_id, None, media_url=url, kind="document")
 
 
 __all__ = [

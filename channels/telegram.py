@@ -14,33 +14,16 @@ import json
 import logging
 from typing import Any, Dict, List, Optional, Tuple
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import UserMessage
 from sanic.request import Request
-from sanic.response import HTTPResponse
 from telegram import Bot, Message, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from bot.errors import ConfigurationError
-from bot.models import utcnow
 from bot.privacy import pseudo
-from bot.settings import Settings, load_settings
-from channels._guard import (
-    MAX_PROVIDER_BODY_BYTES,
-    BodyTooLargeError,
-    customer_text,
-    read_body_limited,
-    too_long_text,
-)
-from channels._inbound import (
-    CATCH_UP_WINDOW,
-    LazyStore,
-    OnNewMessage,
-    SerialTasks,
-    already_answered,
-    dispatch,
-    handle_and_answer,
-)
+from bot.settings import Settings
+from channels._guard import customer_text
+from channels._inbound import OnNewMessage, handle_and_answer
+from channels._lifecycle import Inbound, WebhookChannel, configured
 from channels._retry import RetryPolicy, call_with_retries
 from channels._store import MediaItem
 from channels._telegram_api import ALLOWED_UPDATES, make_bot
@@ -133,17 +116,10 @@ def _seconds(value: Any) -> Any:
     return total_seconds() if callable(total_seconds) else value
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(WebhookChannel):
     """Customers on Telegram. Sender id: the chat id as a string."""
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "TelegramInput":
-        # Nothing secret lives in credentials.yml: everything comes from bot.settings.
-        return cls(load_settings())
+    channel = CHANNEL
 
     def __init__(
         self,
@@ -151,21 +127,14 @@ class TelegramInput(InputChannel):
         retry: Optional[RetryPolicy] = None,
         poll_timeout: float = 25.0,
     ) -> None:
-        if settings.telegram is None:
-            raise ConfigurationError(
-                "the Telegram channel is listed in credentials.yml but TELEGRAM_TOKEN and "
-                "TELEGRAM_SECRET_TOKEN are not set"
-            )
-        self.settings = settings
-        self.token = settings.telegram.token
-        self._secret = settings.telegram.secret_token.encode("utf-8")
-        self.api_base_url = settings.telegram.api_base_url
-        self.max_chars = settings.inbound_max_chars
+        telegram = configured(settings.telegram, CHANNEL)
+        super().__init__(settings)
+        self.token = telegram.token
+        self._secret = telegram.secret_token.encode("utf-8")
+        self.api_base_url = telegram.api_base_url
         self.polling = not settings.public_base_url
         self.retry = retry or RetryPolicy()
         self.poll_timeout = poll_timeout
-        self.store = LazyStore(settings.support_db_url)
-        self.tasks = SerialTasks()
         self._bot: Optional[Bot] = None
         self._poller: Optional["asyncio.Task[None]"] = None
 
@@ -181,116 +150,67 @@ class TelegramInput(InputChannel):
 
     def reply_channel(self) -> TelegramOutput:
         """For answering a customer who just wrote: failures are recorded, never raised."""
-        return TelegramOutput(self.bot, self.store, self.retry, reachable=True)
+        return TelegramOutput(self.bot, self.store, self.retry, window_open=True)
 
-    def _secret_ok(self, request: Request) -> bool:
+    # -- the lifecycle's hooks ---------------------------------------------------------------
+
+    def verify(self, request: Request, body: bytes) -> bool:
+        return self.verify_headers(request)
+
+    def verify_headers(self, request: Request) -> bool:
         given = request.headers.get(SECRET_HEADER)
         if not given:
             return False
         # Sanic keeps non-UTF-8 header bytes as surrogates: encode them back, never raise.
         return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._secret)
 
-    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("bergpfad_telegram", __name__)
+    def parse(self, request: Request, body: bytes) -> Optional[List[Dict[str, Any]]]:
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return None
+        return [data]
 
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "mode": "polling" if self.polling else "webhook"})
-
-        @hook.route("/webhook", methods=["POST"], stream=True)
-        async def webhook(request: Request) -> HTTPResponse:
-            if not self._secret_ok(request):  # before anything else
-                logger.warning("telegram webhook: missing or wrong secret token; rejected")
-                return response.json({"ok": False}, status=403)
-            try:
-                data = json.loads(await read_body_limited(request, MAX_PROVIDER_BODY_BYTES))
-            except BodyTooLargeError:
-                logger.warning("telegram webhook: body too large; rejected")
-                return response.json({"ok": False, "error": "too large"}, status=413)
-            except (ValueError, RecursionError):
-                return response.json({"ok": False, "error": "invalid JSON"}, status=400)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                return response.json({"ok": False, "error": "not an update"}, status=400)
-            agent = getattr(request.app.ctx, "agent", None)
-            await self.accept(data, agent, on_new_message)
-            return response.json({"ok": True})
-
-        @hook.listener("after_server_start")
-        async def start(app: Any, _loop: Any) -> None:
-            try:
-                await self.catch_up(getattr(app.ctx, "agent", None), on_new_message)
-            except Exception:  # noqa: BLE001 - the server must start all the same
-                logger.exception("%s: could not catch up on unhandled messages", CHANNEL)
-            if self.polling:
-                logger.info("Telegram: no PUBLIC_BASE_URL, long-polling for updates")
-                self._poller = asyncio.ensure_future(self._poll(app, on_new_message))
-
-        @hook.listener("before_server_stop")
-        async def stop(_app: Any, _loop: Any) -> None:
-            if self._poller is not None:
-                self._poller.cancel()
-            await self.tasks.drain(timeout=10)
-            if self._bot is not None:
-                try:
-                    await self._bot.shutdown()
-                except TelegramError:
-                    pass
-
-        return hook
-
-    async def accept(self, data: Dict[str, Any], agent: Any, on_new_message: OnNewMessage) -> bool:
-        """Take an update once (False for a redelivery) and handle it in the background."""
-        update_id = int(data["update_id"])
+    def identify(self, raw: Dict[str, Any]) -> Optional[Inbound]:
+        update_id = raw.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return None
         try:
-            update = Update.de_json(data, None)
+            update = Update.de_json(raw, None)
         except Exception:  # noqa: BLE001 - a malformed update must not stop the others
             logger.warning("telegram: could not parse update %s; ignored", update_id)
-            return False
-        chat = update.effective_chat
-        store = await self.store.get()
-        if not await store.run(
-            store.claim_inbound,
-            CHANNEL,
-            str(update_id),
-            str(chat.id) if chat else None,
-            json.dumps(data, ensure_ascii=False),
-        ):
-            logger.info("telegram: update %s already handled; dropped", update_id)
-            return False
-        self._spawn(update, agent, on_new_message)
-        return True
+            return None
+        chat = update.effective_chat if update is not None else None
+        return Inbound(str(update_id), str(chat.id) if chat else None, f"tg-{update_id}")
 
-    def _spawn(self, update: Update, agent: Any, on_new_message: OnNewMessage) -> None:
-        chat = update.effective_chat
-        key = str(chat.id) if chat else f"update:{update.update_id}"
+    def health(self) -> Dict[str, Any]:
+        return {"status": "ok", "mode": "polling" if self.polling else "webhook"}
 
-        async def work() -> None:
+    async def on_start(self, app: Any, on_new_message: OnNewMessage) -> None:
+        if self.polling:
+            logger.info("Telegram: no PUBLIC_BASE_URL, long-polling for updates")
+            self._poller = asyncio.ensure_future(self._poll(app, on_new_message))
+
+    async def before_drain(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+    async def on_stop(self) -> None:
+        if self._bot is not None:
             try:
-                await self.handle(update, agent, on_new_message)
-            finally:  # also after an error: only a crash leaves an update for catching up
-                store = await self.store.get()
-                await store.run(store.mark_handled, CHANNEL, str(update.update_id))
+                await self._bot.shutdown()
+            except TelegramError:
+                pass
 
-        self.tasks.spawn(key, work, f"telegram update {update.update_id}")
+    async def handle(
+        self, raw: Dict[str, Any], agent: Any, on_new_message: OnNewMessage
+    ) -> None:
+        update = Update.de_json(raw, None)
+        if update is not None:
+            await self.handle_update(update, agent, on_new_message)
 
-    async def catch_up(self, agent: Any, on_new_message: OnNewMessage) -> int:
-        """Handle updates accepted shortly before the server stopped but never handled."""
-        store = await self.store.get()
-        pending = await store.run(store.unhandled_since, CHANNEL, utcnow() - CATCH_UP_WINDOW)
-        for update_id, payload in pending:
-            update = Update.de_json(json.loads(payload), None)
-            chat = update.effective_chat
-            if await store.run(store.was_answered, CHANNEL, update_id) or (
-                chat is not None and await already_answered(agent, str(chat.id), update_id)
-            ):
-                logger.info("telegram: update %s was answered before a restart", update_id)
-                await store.run(store.mark_handled, CHANNEL, update_id)
-                continue
-            logger.info("telegram: catching up update %s accepted before a restart", update_id)
-            self._spawn(update, agent, on_new_message)
-        return len(pending)
-
-    async def handle(self, update: Update, agent: Any, on_new_message: OnNewMessage) -> None:
+    async def handle_update(
+        self, update: Update, agent: Any, on_new_message: OnNewMessage
+    ) -> None:
         chat = update.effective_chat
         if chat is None:
             logger.debug("telegram: update %s without chat ignored", update.update_id)
@@ -367,21 +287,12 @@ class TelegramInput(InputChannel):
             logger.info(
                 "telegram: unsupported message %s from %s", message.message_id, pseudo(sender_id)
             )
-        if text and len(text) > self.max_chars:
-            logger.info("telegram: message %s too long; refused", message.message_id)
-            await output.send_text_message(sender_id, too_long_text(self.max_chars))
+        if await self.refuse_too_long(output, sender_id, text, str(message.message_id)):
             return
-        await dispatch(
-            channel=CHANNEL,
-            store=store,
-            agent=agent,
-            on_new_message=on_new_message,
-            output_channel=output,
-            sender_id=sender_id,
-            text=await command_text(agent, sender_id, text) if text else text,
-            media=media,
-            metadata=metadata,
-            external_id=f"tg-{update.update_id}",
+        await self.to_rasa(
+            agent, on_new_message, output, sender_id,
+            await command_text(agent, sender_id, text) if text else text,
+            media, metadata, f"tg-{update.update_id}",
         )
 
     async def _answer_callback(self, query_id: str) -> None:

@@ -39,11 +39,6 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 RASA_KEY = web.AppKey("rasa", RasaClient)
 
 
-def event_broker_url(settings: Settings) -> str:
-    """Where Rasa's SQL event broker writes (the same rule as the launcher's endpoints.yml)."""
-    return settings.event_broker_db_url or f"sqlite:///{settings.var_dir / 'events.db'}"
-
-
 def create_app(
     settings: Settings,
     *,
@@ -95,7 +90,7 @@ def create_app(
         tasks = []
         reader = None
         if background:
-            reader = SqlBrokerReader(event_broker_url(settings))
+            reader = SqlBrokerReader(settings.event_broker_url)
 
             async def publish(outcome: object) -> None:
                 await _views.publish_outcome(inbox, outcome)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, select, text
 
 from bot.database import make_engine, session_factory
 from bot.inbox._models import Agent
-from bot.models import Handoff
+from bot.models import Handoff, HandoffStatus
 
 PERIODS = {"7": 7, "14": 14, "30": 30, "90": 90}
 
@@ -121,7 +121,7 @@ def _support(url: str, start: datetime, end: datetime, figures: BotFigures) -> s
         ratings = [int(h.rating) for h in items if h.rating is not None]
         figures.agents.append(AgentFigures(
             name=names.get(agent_id, "?"), handled=len(items),
-            resolved=sum(1 for h in items if h.status == "resolved"),
+            resolved=sum(1 for h in items if h.status == HandoffStatus.RESOLVED),
             first_reply_minutes=round(median(waits), 1) if waits else None,
             csat=round(mean(ratings), 2) if ratings else None, ratings=len(ratings),
         ))

@@ -9,17 +9,18 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from bot.inbox._stats import channel_group
 from bot.inbox._transcript import REASON_LABELS
+from bot.models import HandoffStatus
+from channels.registry import channel_group, labels
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
-CHANNEL_LABELS = {"telegram": "Telegram", "whatsapp": "WhatsApp", "web": "Web-Chat"}
+CHANNEL_LABELS = labels()
 STATUS_LABELS = {
-    "open": "Offen",
-    "assigned": "In Bearbeitung",
-    "snoozed": "Zurückgestellt",
-    "resolved": "Erledigt",
+    HandoffStatus.OPEN.value: "Offen",
+    HandoffStatus.ASSIGNED.value: "In Bearbeitung",
+    HandoffStatus.SNOOZED.value: "Zurückgestellt",
+    HandoffStatus.RESOLVED.value: "Erledigt",
 }
 
 

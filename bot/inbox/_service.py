@@ -22,17 +22,17 @@ from bot.inbox._models import (
     HandoffState,
     Note,
 )
-from bot.models import Handoff
+from bot.models import ACTIVE_STATUSES, HANDOFF_STATUSES, Handoff, HandoffStatus
 from channels import ChannelDelivery  # the channels' table in the same support database
 from channels._store import FAILED_STATUSES
+from channels.registry import by_name
 
-ACTIVE_STATUSES = ("open", "assigned", "snoozed")
 MAX_TEXT = 4000
 QUEUE_FILTERS = ("all", "mine", "unassigned")
-CHANNEL_FILTERS = ("telegram", "whatsapp", "web")
+CHANNEL_FILTERS = tuple(by_name())
 REASON_SEPARATOR = "\n"  # between an event's detail and the agent's reason
 MAX_REASON = 200
-STATUS_FILTERS = ("active", "open", "assigned", "snoozed", "resolved", "any")
+STATUS_FILTERS = ("active", *HANDOFF_STATUSES, "any")
 
 
 class InboxError(BotError):
@@ -131,7 +131,7 @@ def active_agents(session: Session) -> List[Agent]:
 
 def _require_handler(session: Session, handoff: Handoff, agent: Agent) -> None:
     """Only the assigned agent (or an admin) works on an assigned conversation."""
-    if handoff.status == "resolved":
+    if handoff.status == HandoffStatus.RESOLVED:
         raise InboxError("Dieses Gespräch ist bereits erledigt.")
     if handoff.assigned_to == agent.id or agent.is_admin:
         return
@@ -149,13 +149,13 @@ class QueueEntry:
 
 
 def channel_condition(group: str) -> Any:
-    """SQL condition for a channel group as :func:`bot.inbox._stats.channel_group` names them."""
+    """SQL condition for a channel group as :func:`channels.registry.channel_group` names them."""
+    info = by_name()[group]
     lowered = func.lower(Handoff.channel)
-    if group == "telegram":
-        return lowered.like("%telegram%")
-    if group == "whatsapp":
-        return or_(lowered.like("%whatsapp%"), lowered.like("%twilio%"))
-    return lowered.in_(("rest", "web", "webchat", "socketio"))
+    return or_(
+        lowered.in_((info.name, *info.names)),
+        *(lowered.like(f"%{part}%") for part in info.name_parts),
+    )
 
 
 def list_queue(
@@ -174,17 +174,17 @@ def list_queue(
         query = query.where(Handoff.reason == reason[:64])
     if status == "active":
         query = query.where(Handoff.status.in_(ACTIVE_STATUSES))
-    elif status in ("open", "assigned", "snoozed", "resolved"):
+    elif status in HANDOFF_STATUSES:
         query = query.where(Handoff.status == status)
     if who == "mine":
         query = query.where(Handoff.assigned_to == agent.id)
     elif who == "unassigned":
         query = query.where(Handoff.assigned_to.is_(None))
     waiting_since = func.coalesce(HandoffState.waiting_since, Handoff.created_at)
-    if status == "resolved":
+    if status == HandoffStatus.RESOLVED:
         query = query.order_by(Handoff.resolved_at.desc())
     else:
-        waiting_first = case((Handoff.status == "open", 0), else_=1)
+        waiting_first = case((Handoff.status == HandoffStatus.OPEN, 0), else_=1)
         query = query.order_by(waiting_first, waiting_since.asc(), Handoff.id.asc())
     names = agent_names(session)
     return [
@@ -198,10 +198,10 @@ def claim(session: Session, handoff_id: int, agent: Agent, now: datetime) -> Han
     result = session.execute(
         update(Handoff)
         .where(Handoff.id == handoff_id)
-        .where(Handoff.status.in_(("open", "snoozed")))
+        .where(Handoff.status.in_((HandoffStatus.OPEN, HandoffStatus.SNOOZED)))
         .where(Handoff.assigned_to.is_(None))
         .values(
-            status="assigned",
+            status=HandoffStatus.ASSIGNED,
             assigned_to=agent.id,
             claimed_at=func.coalesce(Handoff.claimed_at, now),
         )
@@ -210,7 +210,7 @@ def claim(session: Session, handoff_id: int, agent: Agent, now: datetime) -> Han
     handoff = get_handoff(session, handoff_id)
     session.refresh(handoff)
     if result.rowcount != 1:
-        if handoff.status == "resolved":
+        if handoff.status == HandoffStatus.RESOLVED:
             raise InboxError("Dieses Gespräch ist bereits erledigt.")
         if handoff.assigned_to == agent.id:
             return handoff
@@ -242,7 +242,7 @@ def transfer(
             update(Handoff)
             .where(Handoff.id == handoff_id, Handoff.assigned_to == handoff.assigned_to)
             .where(Handoff.status.in_(ACTIVE_STATUSES))
-            .values(status="open", assigned_to=None)
+            .values(status=HandoffStatus.OPEN, assigned_to=None)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -264,7 +264,7 @@ def transfer(
         .where(Handoff.id == handoff_id, Handoff.assigned_to == handoff.assigned_to)
         .where(Handoff.status.in_(ACTIVE_STATUSES))
         .values(
-            status="assigned",
+            status=HandoffStatus.ASSIGNED,
             assigned_to=target.id,
             claimed_at=func.coalesce(Handoff.claimed_at, now),
         )
@@ -288,7 +288,7 @@ def snooze(
     _require_handler(session, handoff, agent)
     if until <= now:
         raise InvalidInputError("Der Zeitpunkt liegt in der Vergangenheit.")
-    handoff.status = "snoozed"
+    handoff.status = HandoffStatus.SNOOZED
     ensure_state(session, handoff).snoozed_until = until
     _event(session, handoff, "snoozed", now, agent=agent, detail=with_reason(label, reason))
     return handoff
@@ -298,9 +298,9 @@ def wake(
     session: Session, handoff: Handoff, now: datetime, agent: Optional[Agent], detail: str
 ) -> bool:
     """A snoozed conversation comes back (to its agent, or to the queue if it had none)."""
-    if handoff.status != "snoozed":
+    if handoff.status != HandoffStatus.SNOOZED:
         return False
-    handoff.status = "assigned" if handoff.assigned_to else "open"
+    handoff.status = HandoffStatus.ASSIGNED if handoff.assigned_to else HandoffStatus.OPEN
     ensure_state(session, handoff).snoozed_until = None
     _event(session, handoff, "reopened", now, agent=agent, detail=detail)
     return True
@@ -311,7 +311,7 @@ def wake_due(session: Session, now: datetime) -> List[int]:
     due = session.execute(
         select(Handoff)
         .join(HandoffState, HandoffState.handoff_id == Handoff.id)
-        .where(Handoff.status == "snoozed")
+        .where(Handoff.status == HandoffStatus.SNOOZED)
         .where(HandoffState.snoozed_until <= now)
     ).scalars().all()
     for handoff in due:
@@ -330,8 +330,8 @@ def mark_resolved(
 ) -> Handoff:
     result = session.execute(
         update(Handoff)
-        .where(Handoff.id == handoff_id, Handoff.status != "resolved")
-        .values(status="resolved", resolved_at=now)
+        .where(Handoff.id == handoff_id, Handoff.status != HandoffStatus.RESOLVED)
+        .values(status=HandoffStatus.RESOLVED, resolved_at=now)
         .execution_options(synchronize_session=False)
     )
     handoff = get_handoff(session, handoff_id)
@@ -387,6 +387,26 @@ def finish_reply(
         reply.status = "failed"
         reply.error = error[:2000]
     return reply
+
+
+def last_delivery_id(session: Session, sender: str) -> int:
+    """The newest channel delivery row of ``sender`` (0 for none): a mark before sending."""
+    found = session.execute(
+        select(func.max(ChannelDelivery.id)).where(ChannelDelivery.sender_id == sender)
+    ).scalar()
+    return int(found or 0)
+
+
+def delivery_failure_after(session: Session, sender: str, mark: int) -> Optional[str]:
+    """The reason code (``channels.delivery.DeliveryReason``) of the failed delivery the
+    channel recorded for ``sender`` after ``mark``, if any."""
+    row = session.execute(
+        select(ChannelDelivery.reason)
+        .where(ChannelDelivery.sender_id == sender, ChannelDelivery.id > mark)
+        .where(ChannelDelivery.status.in_(FAILED_STATUSES))
+        .order_by(ChannelDelivery.id.desc())
+    ).scalars().first()
+    return str(row) if row else None
 
 
 def mark_read(session: Session, handoff_id: int, agent: Agent) -> None:

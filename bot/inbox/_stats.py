@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import Handoff
+from bot.models import Handoff, HandoffStatus
+from channels.registry import channel_group
 
 
 @dataclass
@@ -68,7 +69,8 @@ def overview(session: Session, now: datetime, zone: str, days: int = 14) -> Over
         tzinfo=None
     )
     handoffs = session.execute(
-        select(Handoff).where(or_(Handoff.created_at >= start, Handoff.status != "resolved",
+        select(Handoff).where(or_(Handoff.created_at >= start,
+                                  Handoff.status != HandoffStatus.RESOLVED,
                                   Handoff.resolved_at >= start))
     ).scalars().all()
     table: Dict[date, Day] = {
@@ -117,22 +119,10 @@ def overview(session: Session, now: datetime, zone: str, days: int = 14) -> Over
         days=ordered,
         reasons=reasons,
         channels=channels,
-        open_now=sum(1 for h in handoffs if h.status != "resolved"),
+        open_now=sum(1 for h in handoffs if h.status != HandoffStatus.RESOLVED),
         total_handoffs=sum(d.handoffs for d in ordered),
         first_reply_minutes=_median(all_first),
         handling_minutes=_median(all_handling),
         csat=round(mean(all_ratings), 2) if all_ratings else None,
         ratings=len(all_ratings),
     )
-
-
-def channel_group(channel: str) -> str:
-    """'telegram', 'whatsapp', 'web' (the local REST web chat) or the raw name."""
-    name = (channel or "").lower()
-    if "telegram" in name:
-        return "telegram"
-    if "whatsapp" in name or "twilio" in name:
-        return "whatsapp"
-    if name in ("rest", "web", "webchat", "socketio"):
-        return "web"
-    return name or "unbekannt"

@@ -10,6 +10,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from urllib.parse import urlencode
 
 from bot.inbox._service import REASON_SEPARATOR, ConversationRecords
+from bot.models import HandoffReason
+from channels.delivery import DeliveryReason, undelivered_text
 
 # Metadata key on bot events the inbox appends (agent replies, waiting notice, CSAT question).
 INBOX_META = "inbox"
@@ -30,13 +32,13 @@ MEDIA_LABELS = {
 }
 
 REASON_LABELS = {
-    "low_nlu_confidence": "Paula hat die Nachricht nicht verstanden",
-    "low_answer_confidence": "Paula war sich bei der Antwort unsicher",
-    "repeated_fallback": "Mehrmals nicht verstanden",
-    "customer_request": "Kunde möchte einen Menschen",
-    "complaint": "Beschwerde / verärgert",
-    "order_lookup_failed": "Bestellung nicht gefunden",
-    "order_locked": "Bestellnummer gesperrt (zu viele Fehlversuche)",
+    HandoffReason.LOW_NLU_CONFIDENCE.value: "Paula hat die Nachricht nicht verstanden",
+    HandoffReason.LOW_ANSWER_CONFIDENCE.value: "Paula war sich bei der Antwort unsicher",
+    HandoffReason.REPEATED_FALLBACK.value: "Mehrmals nicht verstanden",
+    HandoffReason.CUSTOMER_REQUEST.value: "Kunde möchte einen Menschen",
+    HandoffReason.COMPLAINT.value: "Beschwerde / verärgert",
+    HandoffReason.ORDER_LOOKUP_FAILED.value: "Bestellung nicht gefunden",
+    HandoffReason.ORDER_LOCKED.value: "Bestellnummer gesperrt (zu viele Fehlversuche)",
 }
 
 
@@ -265,10 +267,18 @@ def build_transcript(
 DELIVERY_MATCH_WINDOW = timedelta(hours=1)
 
 
+def _failure_text(failure: Any) -> str:
+    """From the stored reason code; rows from before the codes carry a German ``detail``."""
+    if DeliveryReason.parse(failure.reason) is not None:
+        return undelivered_text(failure.reason)
+    legacy = getattr(failure, "detail", None)
+    return f"Nicht zugestellt: {legacy}" if legacy else "Nicht zugestellt."
+
+
 def mark_undelivered(items: List[Item], failures: Sequence[Any]) -> None:
     """Flag the bot and agent messages of the transcript that never reached the customer.
 
-    ``failures``: the channel's failed delivery records (``text``, ``detail``, ``created_at``).
+    ``failures``: the channel's failed delivery records (``text``, ``reason``, ``created_at``).
     A record matches the earliest not yet flagged message that contains its text (long
     messages are sent in parts) and was sent before the record, within the window.
     """
@@ -285,20 +295,22 @@ def mark_undelivered(items: List[Item], failures: Sequence[Any]) -> None:
                 and failure.created_at - item.at <= DELIVERY_MATCH_WINDOW
             ):
                 item.undelivered = True
-                item.detail = (
-                    f"Nicht zugestellt: {failure.detail}" if failure.detail else "Nicht zugestellt."
-                )
+                item.detail = _failure_text(failure)
                 break
 
 
+# What the inbox stores as a failed reply's error when no channel recorded a reason.
+RASA_DOWN = "Rasa ist nicht erreichbar."
+REPLY_REFUSED = "Der Bot-Server hat die Antwort abgelehnt."
+
+
 def delivery_error_text(error: str) -> str:
-    """German explanation of why a reply did not reach the customer."""
-    lowered = error.lower()
-    if "63016" in lowered or "24" in lowered and ("hour" in lowered or "stunden" in lowered):
-        return (
-            "Nicht zugestellt: WhatsApp erlaubt freie Nachrichten nur bis 24 Stunden nach der "
-            "letzten Nachricht des Kunden."
-        )
+    """German explanation of why a reply did not reach the customer. ``error`` is what the
+    inbox stored: a :class:`channels.delivery.DeliveryReason` code, or one of its own German
+    sentences (:data:`RASA_DOWN`, :data:`REPLY_REFUSED`)."""
+    reason = DeliveryReason.parse(error)
+    if reason is not None:
+        return f"Nicht zugestellt: {reason.label}"
     if not error:
         return "Nicht zugestellt."
     return f"Nicht zugestellt: {error[:300]}"

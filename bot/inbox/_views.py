@@ -22,8 +22,16 @@ from bot.inbox._models import CustomerMessage
 from bot.inbox._rasa import RasaRequestError, RasaUnavailableError
 from bot.inbox._render import CHANNEL_LABELS, render
 from bot.inbox._stats import channel_group, overview
-from bot.inbox._transcript import INBOX_META, REASON_LABELS, Item, build_transcript
-from bot.models import Handoff
+from bot.inbox._transcript import (
+    INBOX_META,
+    RASA_DOWN,
+    REASON_LABELS,
+    REPLY_REFUSED,
+    Item,
+    build_transcript,
+    delivery_error_text,
+)
+from bot.models import Handoff, HandoffStatus
 from bot.privacy import pseudo
 from bot.trainer._project import Project
 from bot.trainer._web import label_titles
@@ -114,7 +122,8 @@ async def queue_fragment(request: web.Request) -> web.StreamResponse:
             key: len(service.list_queue(session, agent, key, "active", limit=1000))
             for key in service.QUEUE_FILTERS
         }
-        waiting = service.list_queue(session, agent, "unassigned", "open", limit=1000)
+        waiting = service.list_queue(session, agent, "unassigned", HandoffStatus.OPEN,
+                                     limit=1000)
         return {"entries": entries, "counts": counts, "waiting": len(waiting),
                 "newest": max((e.handoff.id for e in waiting), default=0)}
 
@@ -196,7 +205,7 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         order["confirmed"] = any(o.confirmed and o.number == order_number for o in lookups)
     contact = contact_of(events, channel_group(handoff.channel), handoff.sender_id)
     ratings = [e.rating for e in records.earlier if e.rating]
-    can_handle = handoff.status != "resolved" and (
+    can_handle = handoff.status != HandoffStatus.RESOLVED and (
         handoff.assigned_to == agent.id or agent.is_admin
     )
     fragment = render(
@@ -207,7 +216,8 @@ async def render_conversation(inbox: Inbox, handoff_id: int, logged_agent: Any) 
         items=items,
         me=logged_agent,
         assignee=records.names.get(handoff.assigned_to or 0),
-        can_claim=handoff.status in ("open", "snoozed") and handoff.assigned_to is None,
+        can_claim=handoff.status in (HandoffStatus.OPEN, HandoffStatus.SNOOZED)
+        and handoff.assigned_to is None,
         can_handle=can_handle,
         agents=[a for a in agents if a.id != handoff.assigned_to],
         order=order,
@@ -284,6 +294,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
             lambda session: service.get_handoff(session, handoff_id).sender_id
         )
         error: Optional[str] = None
+        mark = await inbox.db().run(lambda session: service.last_delivery_id(session, sender))
         try:
             await inbox.rasa_client().append_events(
                 sender,
@@ -292,17 +303,18 @@ async def reply(request: web.Request) -> web.StreamResponse:
                                             "agent_id": logged.agent_id,
                                             "reply_id": record.id}}}],
             )
-        except RasaRequestError as failure:
-            error = failure.message
+        except RasaRequestError:
+            # The channel recorded why (a DeliveryReason code); Rasa's error text is not read.
+            error = await inbox.db().run(
+                lambda session: service.delivery_failure_after(session, sender, mark)
+            ) or REPLY_REFUSED
         except RasaUnavailableError:
-            error = "Rasa ist nicht erreichbar."
+            error = RASA_DOWN
         done = inbox.clock()
         saved = await inbox.db().run(
             lambda session: service.finish_reply(session, record.id, done, error)
         )
         if error is not None:
-            from bot.inbox._transcript import delivery_error_text
-
             return delivery_error_text(saved.error or "")
         return None
 

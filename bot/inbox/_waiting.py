@@ -18,7 +18,7 @@ from bot.inbox._rasa import RasaClient, RasaRequestError, RasaUnavailableError
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake_due
 from bot.inbox._store import Store
 from bot.inbox._transcript import INBOX_META
-from bot.models import Handoff
+from bot.models import Handoff, HandoffStatus
 from bot.service_hours import ServiceHours
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def claim_due_notices(session: Session, now: datetime, wait_minutes: int) -> Lis
     candidates = session.execute(
         select(Handoff.id, Handoff.sender_id)
         .join(HandoffState, HandoffState.handoff_id == Handoff.id)
-        .where(Handoff.status == "open")
+        .where(Handoff.status == HandoffStatus.OPEN)
         .where(Handoff.assigned_to.is_(None))
         .where(HandoffState.waiting_notice_at.is_(None))
         .where(HandoffState.waiting_since <= deadline)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.inbox._models import HandoffEvent
-from bot.models import Handoff
+from bot.models import Handoff, HandoffStatus
 
 # A rating is accepted this long after the conversation was handed back.
 RATING_WINDOW = timedelta(days=2)
@@ -45,7 +45,7 @@ def record_rating(
     handoff = session.execute(
         select(Handoff)
         .where(Handoff.sender_id == sender_id)
-        .where(Handoff.status == "resolved")
+        .where(Handoff.status == HandoffStatus.RESOLVED)
         .order_by(Handoff.resolved_at.desc(), Handoff.id.desc())
         .limit(1)
     ).scalars().first()

@@ -79,8 +79,8 @@ def support_tables() -> Dict[str, Table]:
 
 
 def broker_url(settings: Settings) -> str:
-    """Rasa's SQL event broker (the launcher's and the inbox's rule)."""
-    return settings.event_broker_db_url or f"sqlite:///{settings.var_dir / 'events.db'}"
+    """Rasa's SQL event broker (:attr:`Settings.event_broker_url`)."""
+    return settings.event_broker_url
 
 
 @dataclass(frozen=True)

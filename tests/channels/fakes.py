@@ -1,4 +1,5 @@
-"""Local fakes of the Telegram Bot API and Twilio's Messages API (aiohttp on 127.0.0.1).
+"""Local fakes of the Telegram Bot API, Twilio's Messages API and Meta's Graph API Send API
+(aiohttp on 127.0.0.1).
 
 They speak enough of the real HTTP APIs for python-telegram-bot's ``Bot`` and twilio's
 ``Client`` to work against them, record every request, and can be told to fail the next calls
@@ -439,6 +440,72 @@ class FakeTwilio(_FakeServer):
         return self.wait_for("messages", where, count=count, timeout=timeout, status=201)
 
 
+class FakeMeta(_FakeServer):
+    """``POST /v19.0/me/messages`` of Meta's Graph API (Send API) and ``GET /media/<name>``
+    (an attachment on Meta's CDN)."""
+
+    IMAGE = b"\x89PNG\r\n\x1a\n" + b"fake-image" * 10
+
+    def __init__(self, page_access_token: str) -> None:
+        super().__init__()
+        self.page_access_token = page_access_token
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/v19.0"
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v19.0/me/messages", self._send)
+        app.router.add_get("/media/{name}", self._media)
+
+    async def _media(self, request: web.Request) -> web.Response:
+        self._record(Call("media", {"name": request.match_info["name"],
+                                    "auth": request.headers.get("Authorization")}))
+        return web.Response(body=self.IMAGE, content_type="image/png")
+
+    async def _send(self, request: web.Request) -> web.Response:
+        try:
+            params: Dict[str, Any] = await request.json()
+        except ValueError:
+            params = {}
+        params = params if isinstance(params, dict) else {}
+        if request.headers.get("Authorization") != f"Bearer {self.page_access_token}" or (
+            "access_token" in request.query
+        ):
+            self._record(Call("messages", params, status=401))
+            return web.json_response(
+                {"error": {"message": "Invalid OAuth access token.", "code": 190}}, status=401
+            )
+        failure = self._take_failure("messages", params)
+        if failure is not None:
+            self._record(Call("messages", params, status=failure.status))
+            await asyncio.sleep(failure.delay)
+            return web.json_response(failure.body, status=failure.status)
+        recipient = (params.get("recipient") or {}).get("id")
+        mid = "m_" + secrets.token_hex(12)
+        self._record(Call("messages", params, status=200))
+        return web.json_response({"recipient_id": recipient, "message_id": mid})
+
+    def fail_messages(
+        self, status: int, code: int, message: str, subcode: Optional[int] = None,
+        times: int = 1, to: Optional[str] = None,
+    ) -> None:
+        """The next ``times`` sends (to page-scoped id ``to``, if given) fail like Meta's."""
+        error: Dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+        if subcode is not None:
+            error["error_subcode"] = subcode
+        self.fail(
+            "messages", status, {"error": error}, times,
+            None if to is None else (lambda params: (params.get("recipient") or {}).get("id")
+                                     == to),
+        )
+
+    def wait_for_messages(
+        self, where: Optional[Callable[[Call], bool]] = None, count: int = 1, timeout: float = 30
+    ) -> List[Call]:
+        return self.wait_for("messages", where, count=count, timeout=timeout, status=200)
+
+
 def telegram_error(status: int, description: str, retry_after: Optional[int] = None) -> Dict:
     body: Dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if retry_after is not None:
@@ -446,4 +513,4 @@ def telegram_error(status: int, description: str, retry_after: Optional[int] = N
     return body
 
 
-__all__ = ["Call", "FakeTelegram", "FakeTwilio", "telegram_error"]
+__all__ = ["Call", "FakeMeta", "FakeTelegram", "FakeTwilio", "telegram_error"]

@@ -1,10 +1,12 @@
-"""A real Rasa stack with the Telegram and WhatsApp channels, talking to local fake APIs.
+"""A real Rasa stack with the Telegram, WhatsApp and Meta channels, talking to local fake APIs.
 
 Used by the tests (tests/channels/conftest.py) and the benchmark (bench/channels.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import secrets
@@ -21,7 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from channels._store import ChannelStore
 from tests._stack import Stack, start_stack
-from tests.channels.fakes import FakeTelegram, FakeTwilio
+from tests.channels.fakes import FakeMeta, FakeTelegram, FakeTwilio
 
 TELEGRAM_TOKEN = "123456:TEST-fake-token"
 TELEGRAM_SECRET = "telegram-webhook-secret-" + "x" * 8
@@ -30,9 +32,13 @@ AUTH_TOKEN = "twilio-test-auth-token"
 WHATSAPP_FROM = "whatsapp:+4915100000000"
 TEMPLATE_SID = "HX" + "2" * 32
 PUBLIC_BASE_URL = "https://bot.example.test"
+META_PAGE_TOKEN = "EAAG-fake-page-access-token"
+META_APP_SECRET = "meta-app-secret-" + "y" * 16
+META_VERIFY_TOKEN = "meta-verify-token-" + "z" * 8
 CREDENTIALS: Dict[str, Any] = {
     "channels.telegram.TelegramInput": {},
     "channels.whatsapp.WhatsAppInput": {},
+    "channels.meta.MetaInput": {},
 }
 
 _chat_ids = itertools.count(int(time.time()) % 100000 * 1000)
@@ -56,7 +62,10 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def channel_env(telegram: FakeTelegram, twilio: FakeTwilio, public_base_url: str) -> Dict:
+def channel_env(
+    telegram: FakeTelegram, twilio: FakeTwilio, public_base_url: str,
+    meta: Optional[FakeMeta] = None,
+) -> Dict:
     env = {
         "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
@@ -67,6 +76,13 @@ def channel_env(telegram: FakeTelegram, twilio: FakeTwilio, public_base_url: str
         "TWILIO_API_BASE_URL": twilio.url,
         "TWILIO_TEMPLATE_CONTENT_SID": TEMPLATE_SID,
     }
+    if meta is not None:
+        env.update({
+            "META_PAGE_ACCESS_TOKEN": META_PAGE_TOKEN,
+            "META_APP_SECRET": META_APP_SECRET,
+            "META_VERIFY_TOKEN": META_VERIFY_TOKEN,
+            "META_API_BASE_URL": meta.api_url,
+        })
     if public_base_url:
         env["PUBLIC_BASE_URL"] = public_base_url
     return env
@@ -79,7 +95,9 @@ class ChannelStack:
     stack: Stack
     telegram: FakeTelegram
     twilio: FakeTwilio
+    meta: FakeMeta
     last_body: str = ""
+    meta_verify_token: str = META_VERIFY_TOKEN
 
     @property
     def store(self) -> ChannelStore:
@@ -148,6 +166,78 @@ class ChannelStack:
         )
         return self._post(path, json.dumps(event).encode(), {"Content-Type": "application/json"})
 
+    def post_meta(
+        self,
+        body: Dict[str, Any],
+        secret: str = META_APP_SECRET,
+        signature: Optional[str] = None,
+        sign: bool = True,
+    ) -> int:
+        """A Meta webhook: ``X-Hub-Signature-256`` over the raw body (``signature`` overrides)."""
+        raw = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if sign:
+            headers["X-Hub-Signature-256"] = signature if signature is not None else (
+                "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+            )
+        return self._post("/webhooks/meta/webhook", raw, headers)
+
+    def post_meta_raw(self, raw: bytes) -> int:
+        signature = "sha256=" + hmac.new(META_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        return self._post("/webhooks/meta/webhook", raw, {"X-Hub-Signature-256": signature})
+
+    def meta_handshake(self, mode: str, token: str, challenge: str) -> tuple[int, str]:
+        query = urllib.parse.urlencode(
+            {"hub.mode": mode, "hub.verify_token": token, "hub.challenge": challenge}
+        )
+        try:
+            with urllib.request.urlopen(
+                f"{self.stack.rasa_url}/webhooks/meta/webhook?{query}", timeout=30
+            ) as response:
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+
+    @staticmethod
+    def _meta_body(platform: str, event: Dict[str, Any]) -> Dict[str, Any]:
+        return {"object": platform, "entry": [
+            {"id": "1000", "time": int(time.time() * 1000), "messaging": [event]}]}
+
+    def meta_message(
+        self,
+        scoped_id: str,
+        text: Optional[str],
+        platform: str = "page",
+        quick_reply: Optional[str] = None,
+        attachments: Optional[List[Dict[str, Any]]] = None,
+    ) -> Dict[str, Any]:
+        """A Messenger (``page``) or Instagram (``instagram``) message as Meta posts it."""
+        message: Dict[str, Any] = {"mid": "m_" + secrets.token_hex(16)}
+        if text is not None:
+            message["text"] = text
+        if quick_reply is not None:
+            message["quick_reply"] = {"payload": quick_reply}
+        if attachments:
+            message["attachments"] = attachments
+        return self._meta_body(platform, {
+            "sender": {"id": scoped_id}, "recipient": {"id": "1000"},
+            "timestamp": int(time.time() * 1000), "message": message})
+
+    def meta_optin(self, scoped_id: str, status: str) -> Dict[str, Any]:
+        return self._meta_body("page", {
+            "sender": {"id": scoped_id}, "recipient": {"id": "1000"},
+            "timestamp": int(time.time() * 1000),
+            "optin": {"type": "notification_messages", "notification_messages_status": status}})
+
+    def agent_image(self, sender: str, url: str) -> int:
+        """An agent's image through the HTTP API (a bot event with an image)."""
+        event = {"event": "bot", "text": None, "data": {"image": url}}
+        path = (
+            f"/conversations/{urllib.parse.quote(sender, safe=':+')}/tracker/events"
+            f"?output_channel=latest&execute_side_effects=true&token={self.stack.token}"
+        )
+        return self._post(path, json.dumps(event).encode(), {"Content-Type": "application/json"})
+
     def set_last_inbound(self, channel: str, sender: str, moment: Optional[datetime]) -> None:
         self.store.set_last_inbound(channel, sender, moment)
 
@@ -155,6 +245,7 @@ class ChannelStack:
         self.stack.stop()
         self.telegram.stop()
         self.twilio.stop()
+        self.meta.stop()
 
 
 def start_channel_stack(
@@ -165,15 +256,17 @@ def start_channel_stack(
 ) -> ChannelStack:
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
+    meta = FakeMeta(META_PAGE_TOKEN).start()
     try:
         stack = start_stack(
             var_dir,
             model,
-            extra_env=channel_env(telegram, twilio, public_base_url),
+            extra_env=channel_env(telegram, twilio, public_base_url, meta),
             credentials=credentials,
         )
     except BaseException:
         telegram.stop()
         twilio.stop()
+        meta.stop()
         raise
-    return ChannelStack(stack, telegram, twilio)
+    return ChannelStack(stack, telegram, twilio, meta)

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from bot.inbox._rasa import RasaClient
+from tests.channels.fakes import Call
 from tests.channels.harness import ChannelStack, new_chat_id, new_whatsapp_number
 from tests.channels.test_telegram import to_chat
 
@@ -41,3 +42,20 @@ def test_agent_reply_reaches_a_telegram_customer(channel_stack: ChannelStack) ->
     asyncio.run(_reply(channel_stack, str(chat), "Hier ist Jana vom Bergpfad-Team."))
     answers = channel_stack.telegram.wait_for("sendMessage", to_chat(chat), count=2)
     assert answers[-1].params["text"] == "Hier ist Jana vom Bergpfad-Team."
+
+
+@pytest.mark.parametrize(("platform", "prefix"), [("page", "fb"), ("instagram", "ig")])
+def test_agent_reply_reaches_a_messenger_or_instagram_customer(
+    channel_stack: ChannelStack, platform: str, prefix: str
+) -> None:
+    scoped = str(10**15 + new_chat_id())
+    assert channel_stack.post_meta(channel_stack.meta_message(scoped, "Hallo!", platform)) == 200
+
+    def to_customer(call: Call) -> bool:
+        return (call.params.get("recipient") or {}).get("id") == scoped
+
+    channel_stack.meta.wait_for_messages(to_customer)
+    asyncio.run(_reply(channel_stack, f"{prefix}:{scoped}", "Hier ist Jana vom Bergpfad-Team."))
+    answers = channel_stack.meta.wait_for_messages(to_customer, count=2)
+    assert answers[-1].params["message"]["text"] == "Hier ist Jana vom Bergpfad-Team."
+    assert answers[-1].params["messaging_type"] == "RESPONSE"

@@ -60,7 +60,7 @@ def test_status_only_moves_forward_and_failures_keep_their_reason(url: str) -> N
     assert store.update_status("SM1", "sent") == "w"  # late report of an earlier state
     assert store.deliveries_for("whatsapp", "w")[0].status == "delivered"
     store.update_status(
-        "SM1", "undelivered", reason="undelivered", detail="weg", error_code="30008"
+        "SM1", "undelivered", reason="undelivered", provider_detail="weg", error_code="30008"
     )
     [delivery] = store.deliveries_for("whatsapp", "w")
     assert (delivery.status, delivery.reason, delivery.error_code) == (

@@ -191,7 +191,7 @@ def test_status_callbacks_are_recorded(channel_stack: ChannelStack) -> None:
     assert (delivery.status, delivery.reason, delivery.error_code) == (
         "failed", "whatsapp_24h_window", "63016"
     )
-    assert "24-Stunden-Fensters" in (delivery.detail or "")
+    assert delivery.provider_detail == "Twilio failed 63016"
     assert channel_stack.store.contact("whatsapp", number).last_inbound_at is None
 
 

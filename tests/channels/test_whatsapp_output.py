@@ -15,6 +15,7 @@ from channels._inbound import LazyStore
 from channels._retry import DeliveryFailed, RetryPolicy
 from channels._store import ChannelStore
 from channels._whatsapp_output import WhatsAppOutput, WhatsAppSender
+from channels.delivery import DeliveryReason
 from tests.channels.fakes import FakeTwilio
 
 SID, TOKEN, FROM = "AC" + "3" * 32, "auth", "whatsapp:+4915100000000"
@@ -64,7 +65,7 @@ def test_outside_the_window_without_template_nothing_is_sent(
     [delivery] = store.deliveries_for("whatsapp", CUSTOMER)
     assert (delivery.status, delivery.reason) == ("failed", "whatsapp_24h_window")
     assert delivery.text == "Deine Erstattung ist raus."
-    assert "24-Stunden-Fensters" in (delivery.detail or "")
+    assert "24-Stunden-Fensters" in DeliveryReason(delivery.reason).label
 
 
 def test_provider_window_error_is_final_and_recorded(twilio: FakeTwilio, tmp_path: Path) -> None:

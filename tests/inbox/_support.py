@@ -84,6 +84,8 @@ class FakeRasa:
     # When set, the REST channel answers only once this is set (a slow bot, deterministically).
     rest_gate: Optional[asyncio.Event] = None
     delivery_error: Optional[str] = None
+    # Called with the sender when delivery_error applies: what the channel records (its row).
+    on_delivery_error: Optional[Callable[[str], None]] = None
     urls: List[str] = field(default_factory=list)
 
     def record(self, sender: str, event: Dict[str, Any]) -> Dict[str, Any]:
@@ -123,6 +125,8 @@ class FakeRasa:
             assert request.query.get("execute_side_effects") == "true"
             events = await request.json()
             if self.delivery_error and any(e.get("event") == "bot" for e in events):
+                if self.on_delivery_error is not None:
+                    self.on_delivery_error(sender)
                 return web.json_response(
                     {"status": "failure", "message":
                      f"An unexpected error occurred. Error: {self.delivery_error}"},
@@ -218,6 +222,18 @@ def record_media(settings: Settings, channel: str, sender: str, reference: str,
     store.ensure_schema()
     store.record_media(channel, sender, f"ext-{reference[-8:]}",
                        [MediaItem(kind, reference, content_type)], None)
+    store.engine.dispose()
+
+
+def record_failed_delivery(settings: Settings, channel: str, sender: str, text: str,
+                           reason: str) -> None:
+    """What a messenger channel stores when it finally cannot deliver (``channel_deliveries``)."""
+    from channels._store import ChannelStore
+
+    store = ChannelStore.from_url(settings.support_db_url)
+    store.ensure_schema()
+    store.record_delivery(channel, sender, status="failed", text=text, reason=reason,
+                          provider_detail="provider said no")
     store.engine.dispose()
 
 

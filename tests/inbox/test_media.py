@@ -10,8 +10,8 @@ from typing import List, Tuple
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.inbox._media import twilio_media_url
 from bot.settings import WhatsAppSettings
+from channels._media import twilio_media_url
 from tests.inbox._support import (
     add_agent,
     customer_says,
@@ -99,3 +99,36 @@ def test_only_our_account_on_twilio_api_is_a_media_address() -> None:
         "",
     ):
         assert twilio_media_url(bad, settings) is None, bad
+
+
+@run_async
+async def test_meta_media_is_fetched_only_from_meta_and_without_the_page_token(
+    tmp_path: Path,
+) -> None:
+    cdn_seen: List[Tuple[str, str]] = []
+    cdn = await recording_server(cdn_seen)  # stands in for Meta (the configured API origin)
+    stolen: List[Tuple[str, str]] = []
+    attacker = await recording_server(stolen)
+    h = await start_harness(
+        tmp_path, META_PAGE_ACCESS_TOKEN="EAAG-page-token", META_APP_SECRET="app-secret",
+        META_VERIFY_TOKEN="verify", META_API_BASE_URL=str(cdn.make_url("/v19.0")),
+    )
+    try:
+        add_agent(h.store, "anna")
+        sender = "fb:1234567890"
+        escalate(h.rasa, h.store, sender, channel="meta")
+        client = await h.client()
+        await login(client, "anna")
+        photo = str(cdn.make_url("/media/schaden.jpg"))
+        record_media(h.settings, "meta", sender, photo)
+        response = await client.get("/inbox/api/media", params={"sender": sender, "ref": photo})
+        assert response.status == 200 and response.content_type == "image/jpeg"
+        assert cdn_seen == [("/media/schaden.jpg", "")]  # no page token to the CDN
+        evil = str(attacker.make_url("/steal"))
+        record_media(h.settings, "meta", sender, evil)
+        response = await client.get("/inbox/api/media", params={"sender": sender, "ref": evil})
+        assert response.status == 404 and stolen == []
+    finally:
+        await h.close()
+        await attacker.close()
+        await cdn.close()

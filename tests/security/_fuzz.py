@@ -214,12 +214,13 @@ class Budget:
     rest: int = 300
     telegram: int = 500
     whatsapp: int = 500
+    meta: int = 400
     inbox: int = 700
     actions: int = 500
 
     @property
     def total(self) -> int:
-        return self.rest + self.telegram + self.whatsapp + self.inbox + self.actions
+        return self.rest + self.telegram + self.whatsapp + self.meta + self.inbox + self.actions
 
 
 JSONish = List[Any]

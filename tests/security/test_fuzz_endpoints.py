@@ -1,8 +1,9 @@
 """Property-based fuzzing of every endpoint reachable from outside (hypothesis, loopback only).
 
-Endpoints: Rasa's REST webhook, the Telegram and WhatsApp webhooks (with and without a valid
-secret / signature) and WhatsApp's status callback, the inbox's login and public web-chat routes,
-static files and protected routes without a session, and the action server's ``/webhook``.
+Endpoints: Rasa's REST webhook, the Telegram, WhatsApp and Meta webhooks (with and without a
+valid secret / signature), WhatsApp's status callback and Meta's verification handshake, the
+inbox's login and public web-chat routes, static files and protected routes without a session,
+and the action server's ``/webhook``.
 
 Property, for every generated request: an answer comes (no dropped connection), it is not a
 5xx, and no body contains traceback text. All findings of a run are collected and reported
@@ -12,8 +13,11 @@ Budget: see ``BUDGET`` (thousands of requests; about 2-3 minutes on 2 cores).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
+import time
 import urllib.parse
 from typing import Any, Dict, List
 
@@ -27,6 +31,8 @@ from bot.launcher import actions_health_url, is_healthy, rasa_health_url
 from tests.channels.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
+    META_APP_SECRET,
+    META_VERIFY_TOKEN,
     PUBLIC_BASE_URL,
     TELEGRAM_SECRET,
     WHATSAPP_FROM,
@@ -292,6 +298,95 @@ def test_whatsapp_webhook_and_status_callback(channel_stack: ChannelStack) -> No
             headers = as_headers(content_type, signed(path, {}, how))
             what = "raw body"
         client.send(f"whatsapp POST {path} ({what})", "POST", base + path, body, headers)
+
+    probe()
+    check(findings, [rasa_health_url(channel_stack.stack.settings)])
+
+
+# -- Meta (Messenger / Instagram) webhook and verification handshake ----------------------
+
+SCOPED_IDS = st.one_of(st.integers(min_value=0, max_value=10**20).map(str), SHORT_TEXT,
+                       st.integers(), st.none())
+META_STAMPS = st.one_of(st.builds(lambda: int(time.time() * 1000)), st.integers(), SHORT_TEXT)
+META_ATTACHMENTS = st.lists(st.fixed_dictionaries(
+    {"type": st.sampled_from(["image", "video", "audio", "file", "fallback", ""]) | SHORT_TEXT},
+    optional={"payload": st.fixed_dictionaries(
+        {}, optional={"url": st.just("https://scontent.xx.fbcdn.net/x.jpg") | SHORT_TEXT})
+        | JSON_VALUES},
+), max_size=12)
+META_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "mid": st.builds(lambda: "m_" + secrets.token_hex(8)) | SHORT_TEXT | st.integers(),
+        "text": MESSAGES | JSON_VALUES,
+        "quick_reply": st.fixed_dictionaries({"payload": SLASH_COMMANDS | SHORT_TEXT})
+        | JSON_VALUES,
+        "attachments": META_ATTACHMENTS | JSON_VALUES,
+        "is_echo": st.booleans(),
+    },
+)
+META_EVENT = st.fixed_dictionaries(
+    {"sender": st.fixed_dictionaries({"id": SCOPED_IDS}) | JSON_VALUES},
+    optional={
+        "timestamp": META_STAMPS,
+        "message": META_MESSAGE | JSON_VALUES,
+        "postback": st.fixed_dictionaries({}, optional={"payload": SLASH_COMMANDS | SHORT_TEXT,
+                                                        "mid": SHORT_TEXT}) | JSON_VALUES,
+        "optin": st.fixed_dictionaries({}, optional={
+            "notification_messages_status": st.sampled_from(
+                ["STOP NOTIFICATIONS", "RESUME NOTIFICATIONS"]) | SHORT_TEXT}) | JSON_VALUES,
+    },
+)
+META_BODIES = st.one_of(
+    st.fixed_dictionaries({
+        "object": st.sampled_from(["page", "instagram", "whatsapp_business_account"])
+        | SHORT_TEXT | JSON_VALUES,
+        "entry": st.lists(st.fixed_dictionaries(
+            {}, optional={"id": SHORT_TEXT, "messaging": st.lists(META_EVENT, max_size=4)
+                          | JSON_VALUES}), max_size=3) | JSON_VALUES,
+    }),
+    JSON_VALUES,
+)
+META_SIGNING = st.sampled_from(["valid", "valid", "valid", "missing", "other secret", "garbage"])
+
+
+def meta_signature(body: bytes, how: str) -> Dict[str, str]:
+    if how == "missing":
+        return {}
+    if how == "garbage":
+        return {"X-Hub-Signature-256": "sha256=" + "0" * 64}
+    secret = META_APP_SECRET if how == "valid" else "not-the-app-secret"
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}"}
+
+
+def test_meta_webhook_and_handshake(channel_stack: ChannelStack) -> None:
+    findings = Findings()
+    client = Client(findings)
+    url = f"{channel_stack.stack.rasa_url}/webhooks/meta/webhook"
+
+    @fuzz(BUDGET.meta)
+    @given(
+        request=st.one_of(
+            META_BODIES.map(lambda b: (json_body(b), "application/json")),
+            st.tuples(RAW_BODIES, CONTENT_TYPES),
+        ),
+        how=META_SIGNING,
+        handshake=st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+            "hub.mode": st.just("subscribe") | SHORT_TEXT,
+            "hub.verify_token": st.just(META_VERIFY_TOKEN) | SHORT_TEXT,
+            "hub.challenge": SHORT_TEXT | st.integers().map(str),
+        })),
+    )
+    def probe(request: Any, how: str, handshake: Any) -> None:
+        if handshake is not None:
+            query = urllib.parse.urlencode(handshake)
+            client.send("meta GET /webhooks/meta/webhook (handshake)", "GET", f"{url}?{query}",
+                        b"", {})
+            return
+        body, content_type = request
+        client.send(f"meta POST /webhooks/meta/webhook ({how} signature)", "POST", url, body,
+                    as_headers(content_type, meta_signature(body, how)))
 
     probe()
     check(findings, [rasa_health_url(channel_stack.stack.settings)])
