@@ -152,6 +152,45 @@ async def already_answered(agent: Any, sender_id: str, message_id: str) -> bool:
     return tracker is not None and _turn_answered(list(tracker.events), message_id)
 
 
+async def record_answered_turn(
+    agent: Any,
+    channel: str,
+    sender_id: str,
+    message_id: str,
+    text: str,
+    answers: List[str],
+) -> bool:
+    """Put a turn the customer already got answered into the tracker, sending nothing.
+
+    Rasa sends the bot's answer before it saves the tracker; a crash in between leaves a
+    customer with an answer and a conversation without the turn. The catch-up must not answer
+    again (the delivery is recorded), but the team's history must not miss it either: the
+    customer's text (with its NLU reading) and the texts that reached the customer are
+    appended under the conversation's lock. False if there is no agent or it is there already.
+    """
+    if agent is None or getattr(agent, "tracker_store", None) is None:
+        return False
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    async with agent.lock_store.lock(sender_id):
+        tracker = await agent.tracker_store.get_or_create_tracker(sender_id)
+        if _turn_answered(list(tracker.events), message_id) or any(
+            getattr(e, "message_id", None) == message_id for e in tracker.events
+        ):
+            return False
+        parsed = await agent.parse_message(text)
+        tracker.update(UserUttered(
+            text, intent=parsed.get("intent"), entities=parsed.get("entities") or [],
+            parse_data=parsed, input_channel=channel, message_id=message_id,
+        ))
+        for answer in answers:
+            tracker.update(BotUttered(answer, metadata={"recorded_after_restart": True}))
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await agent.tracker_store.save(tracker)
+    return True
+
+
 async def answer_if_silent(agent: Any, message: UserMessage) -> bool:
     """Never silence: if handling ``message`` produced no bot message (the action server is
     down, an action crashed) and the conversation is not paused (an agent has it: the bot must
@@ -259,6 +298,7 @@ __all__ = [
     "OnNewMessage",
     "SerialTasks",
     "already_answered",
+    "record_answered_turn",
     "answer_if_silent",
     "dispatch",
     "handle_and_answer",

@@ -44,6 +44,7 @@ from channels._inbound import (
     SerialTasks,
     already_answered,
     dispatch,
+    record_answered_turn,
 )
 from channels._store import MediaItem
 
@@ -73,6 +74,7 @@ class Inbound:
     external_id: str  # the provider's id of the message: each is taken once
     sender_id: Optional[str]  # the customer (their messages are handled one after another)
     message_id: Optional[str] = None  # the id Rasa's tracker knows it by (default external_id)
+    text: Optional[str] = None  # what the customer wrote (recorded if answered before a crash)
 
 
 class WebhookChannel(InputChannel):
@@ -258,19 +260,28 @@ class WebhookChannel(InputChannel):
         """Handle messages an earlier process accepted shortly before it stopped but never
         handled; those it answered already are only marked handled."""
         store = await self.store.get()
-        pending = await store.run(store.unhandled_since, self.channel, utcnow() - CATCH_UP_WINDOW)
+        started = utcnow()
+        pending = await store.run(store.unhandled_since, self.channel, started - CATCH_UP_WINDOW)
         for external_id, payload in pending:
             raw = json.loads(payload)
             inbound = self.identify(raw) if isinstance(raw, dict) else None
             if inbound is None:
                 await store.run(store.mark_handled, self.channel, external_id)
                 continue
-            if await store.run(store.was_answered, self.channel, external_id) or (
-                inbound.sender_id is not None
-                and await already_answered(
-                    agent, inbound.sender_id, inbound.message_id or external_id
-                )
-            ):
+            message_id = inbound.message_id or external_id
+            in_tracker = inbound.sender_id is not None and await already_answered(
+                agent, inbound.sender_id, message_id
+            )
+            if not in_tracker and await store.run(store.was_answered, self.channel, external_id):
+                # Answered, but Rasa died before it saved the turn: record it, send nothing.
+                answers = await store.run(store.answers_to, self.channel, external_id, started)
+                if inbound.sender_id and inbound.text and await record_answered_turn(
+                    agent, self.channel, inbound.sender_id, message_id, inbound.text, answers
+                ):
+                    logger.info("%s: message %s was answered before a restart; its turn is "
+                                "recorded", self.channel, external_id)
+                in_tracker = True
+            if in_tracker:
                 logger.info("%s: message %s was answered before a restart", self.channel,
                             external_id)
                 await store.run(store.mark_handled, self.channel, external_id)

@@ -346,6 +346,37 @@ class ChannelStore:
             ).first()
             return answer is not None
 
+    def answers_to(self, channel: str, external_id: str, until: datetime) -> List[str]:
+        """Texts that reached the sender of inbound message ``external_id`` in reply to it:
+        delivered after it was accepted, before the sender's next message and before ``until``
+        (the restart), oldest first."""
+        with transaction(self.sessions) as session:
+            inbound = session.scalars(
+                select(InboundMessage).where(
+                    InboundMessage.channel == channel, InboundMessage.external_id == external_id
+                )
+            ).first()
+            if inbound is None or not inbound.sender_id:
+                return []
+            following = session.scalars(
+                select(InboundMessage.received_at).where(
+                    InboundMessage.channel == channel,
+                    InboundMessage.sender_id == inbound.sender_id,
+                    InboundMessage.received_at > inbound.received_at,
+                ).order_by(InboundMessage.received_at)
+            ).first()
+            end = min(until, following) if following is not None else until
+            rows = session.scalars(
+                select(ChannelDelivery).where(
+                    ChannelDelivery.channel == channel,
+                    ChannelDelivery.sender_id == inbound.sender_id,
+                    ChannelDelivery.created_at >= inbound.received_at,
+                    ChannelDelivery.created_at < end,
+                    ChannelDelivery.status.not_in(("failed", "held", "sending")),
+                ).order_by(ChannelDelivery.id)
+            ).all()
+            return [str(row.text) for row in rows if row.text]
+
     def forget_inbound_before(self, moment: datetime) -> int:
         """Drop dedupe records older than ``moment`` (providers redeliver for hours, not weeks).
 

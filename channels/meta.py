@@ -179,7 +179,9 @@ class MetaInput(WebhookChannel):
             return None
         # Instagram's ids can be longer than the dedupe column: long ones by their hash.
         key = mid if len(mid) <= 100 else "h:" + hashlib.sha256(mid.encode()).hexdigest()
-        return Inbound(key, sender_id(platform, scoped), message_id=mid)
+        text = raw.get("text")
+        return Inbound(key, sender_id(platform, scoped), message_id=mid,
+                       text=text.strip() or None if isinstance(text, str) else None)
 
     def add_routes(self, hook: Blueprint, on_new_message: OnNewMessage) -> None:
         @hook.route("/webhook", methods=["GET"])

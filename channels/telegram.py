@@ -180,7 +180,10 @@ class TelegramInput(WebhookChannel):
             logger.warning("telegram: could not parse update %s; ignored", update_id)
             return None
         chat = update.effective_chat if update is not None else None
-        return Inbound(str(update_id), str(chat.id) if chat else None, f"tg-{update_id}")
+        message = update.effective_message if update is not None else None
+        text = (message.text or message.caption) if message is not None else None
+        return Inbound(str(update_id), str(chat.id) if chat else None, f"tg-{update_id}",
+                       text=text or None)
 
     def health(self) -> Dict[str, Any]:
         return {"status": "ok", "mode": "polling" if self.polling else "webhook"}

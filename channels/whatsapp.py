@@ -174,7 +174,7 @@ class WhatsAppInput(WebhookChannel):
                 "whatsapp: ignoring non-WhatsApp message %s from %s", sid, pseudo(sender_id)
             )
             return None
-        return Inbound(sid, sender_id)
+        return Inbound(sid, sender_id, text=str(raw.get("Body") or "").strip() or None)
 
     def answer(self, status: int, error: str = "") -> HTTPResponse:
         if status == 200:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -90,3 +91,41 @@ def test_whatsapp_message_accepted_just_before_the_catch_up_is_handled_once(
 
     asyncio.run(restart())
     assert rasa.texts == ["Hallo!"]
+
+
+def test_answered_message_whose_turn_rasa_never_saved_is_recorded_and_not_sent_again(
+    tmp_path: Path, test_model: Path
+) -> None:
+    """Rasa sends the answer before it saves the tracker: a kill -9 in between leaves the
+    customer answered and the conversation without the turn. The catch-up records the turn
+    (the customer's text and what reached them) and sends nothing."""
+    from rasa.core.agent import load_agent
+
+    settings = load_settings({"BOT_VAR_DIR": str(tmp_path), **SETTINGS})
+    sender, sid = "whatsapp:+491709876543", "SM" + "2" * 32
+    form = {"MessageSid": sid, "From": sender, "Body": "Hallo!", "NumMedia": "0"}
+    earlier = ChannelStore.from_url(settings.support_db_url)
+    earlier.ensure_schema()
+    assert earlier.claim_inbound("whatsapp", sid, sender, json.dumps(form))
+    answer = "Hallo, ich bin Paula! Wie kann ich dir helfen?"
+    earlier.record_delivery("whatsapp", sender, status="sent", text=answer)
+    rasa = Rasa()
+
+    async def restart() -> List[Any]:
+        agent = await load_agent(model_path=str(test_model))
+        channel = WhatsAppInput(settings)
+        assert await channel.catch_up(agent, rasa) == 1
+        await channel.tasks.drain(timeout=10)
+        await channel.sender.close()
+        tracker = await agent.tracker_store.retrieve(sender)
+        assert tracker is not None
+        return list(tracker.events)
+
+    events = asyncio.run(restart())
+    assert rasa.texts == []  # not handled (and answered) a second time
+    said = [(e.text, e.message_id, e.intent.get("name")) for e in events
+            if e.type_name == "user"]
+    assert said == [("Hallo!", sid, "greet")]
+    assert [e.text for e in events if e.type_name == "bot"] == [answer]
+    assert earlier.unhandled_since("whatsapp", datetime.now(timezone.utc).replace(tzinfo=None)
+                                   - timedelta(hours=1)) == []
