@@ -197,6 +197,8 @@ def upgrade(
     from alembic import command
     from alembic.util import CommandError
 
+    # Alembic narrates every plugin and context at INFO; our own line says what was migrated.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     _check_database(database)
     engine = migration_engine(_url(target))
     try:
