@@ -113,17 +113,22 @@ def _web_payload(event: Dict[str, Any]) -> Dict[str, Any]:
     return payload
 
 
-def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outcome:
-    """Apply broker rows to the support database and advance the offset (one transaction)."""
+def process_rows(session: Session, rows: List[BrokerRow], now: datetime,
+                 track_offset: bool = True) -> Outcome:
+    """Apply broker rows to the support database and advance the offset (one transaction).
+
+    ``track_offset=False``: the caller already made sure each row is new (the RabbitMQ
+    consumer, :mod:`bot.inbox._amqp`, keys rows by event identity instead of an offset)."""
     outcome = Outcome()
-    offset = session.get(ConsumerOffset, SOURCE)
-    if offset is None:
+    offset = session.get(ConsumerOffset, SOURCE) if track_offset else None
+    if offset is None and track_offset:
         offset = ConsumerOffset(source=SOURCE, last_id=0, updated_at=now)
         session.add(offset)
     for row in rows:
-        if row.id <= offset.last_id:
-            continue
-        offset.last_id = row.id
+        if offset is not None:
+            if row.id <= offset.last_id:
+                continue
+            offset.last_id = row.id
         event = row.data
         kind = event.get("event")
         if kind not in ("user", "bot", "pause", "resume", "action"):
@@ -183,7 +188,8 @@ def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outc
             if kind == "bot" and isinstance(metadata, dict) and INBOX_META in metadata:
                 web_chat = _web_payload(event)
             outcome.messages.append(LiveMessage(sender, handoff.id, item, web_chat))
-    offset.updated_at = now
+    if offset is not None:
+        offset.updated_at = now
     return outcome
 
 
