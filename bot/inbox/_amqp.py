@@ -15,6 +15,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import socket
 from typing import Any, Dict, Optional
 
 from sqlalchemy import select
@@ -32,6 +34,11 @@ logger = logging.getLogger(__name__)
 EXCHANGE = "rasa-exchange"
 PREFETCH = 50
 RELEVANT_EVENTS = ("user", "bot", "pause", "resume")
+
+
+def consumer_name() -> str:
+    """This process, as recorded on the events it applies (host:pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
 
 
 def event_key(body: bytes) -> str:
@@ -61,7 +68,7 @@ def apply_event(session: Session, key: str, event: Dict[str, Any], clock: Clock
     if seen is not None:
         return None
     now = clock()
-    marker = ConsumedEvent(event_key=key, consumed_at=now)
+    marker = ConsumedEvent(event_key=key, consumer=consumer_name(), consumed_at=now)
     session.add(marker)
     session.flush()  # a concurrent twin fails here (unique key) and the transaction rolls back
     row = BrokerRow(int(marker.id), str(event.get("sender_id") or ""), event)

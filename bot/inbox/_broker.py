@@ -161,7 +161,11 @@ def process_rows(session: Session, rows: List[BrokerRow], now: datetime,
             outcome.conversations.add(handoff.id)
         elif kind == "user" and active:
             state = ensure_state(session, handoff)
-            if state.pause_event_id is not None and row.id > state.pause_event_id:
+            if offset is not None:
+                after_pause = state.pause_event_id is not None and row.id > state.pause_event_id
+            else:  # competing consumers may see the pause after this message: go by time
+                after_pause = from_timestamp(event.get("timestamp")) > handoff.created_at
+            if after_pause:
                 seen = session.execute(
                     select(CustomerMessage.id).where(CustomerMessage.broker_event_id == row.id)
                 ).first()

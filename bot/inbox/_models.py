@@ -198,4 +198,6 @@ class ConsumedEvent(SupportBase):
 
     id = Column(Integer, primary_key=True, autoincrement=True)
     event_key = Column(String(64), nullable=False, unique=True)
+    # Which inbox process applied it (host:pid), for operators following an event.
+    consumer = Column(String(128), nullable=False, default="")
     consumed_at = Column(DateTime, nullable=False, default=utcnow)

@@ -326,8 +326,14 @@ def haproxy_config(frontends: Sequence[Frontend]) -> str:
     lines = [
         "global",
         "  maxconn 4096",
+        "  log stdout format raw local0 info",
         "defaults",
         "  mode http",
+        "  log global",
+        "  option httplog",
+        # The whole request is read before it goes out: a request that must be retried on
+        # another server is still there to be sent again.
+        "  option http-buffer-request",
         "  timeout connect 2s",
         "  timeout client 120s",
         "  timeout server 120s",
@@ -347,6 +353,10 @@ def haproxy_config(frontends: Sequence[Frontend]) -> str:
             f"  option httpchk GET {frontend.health_path}",
             "  default-server inter 1s fall 2 rise 1",
         ]
+        if frontend.name == "rasa":
+            # An answer takes well under a second; a server silent this long is treated as
+            # gone and the request goes to another one (retry-on response-timeout).
+            lines.append("  timeout server 30s")
         # Server-sent-event streams (inbox live updates) stay open: no server timeout there.
         if frontend.name == "inbox":
             lines.append("  timeout server 1h")

@@ -244,6 +244,9 @@ def start_scaled(
     inbox_ports = [free_port() for _ in range(inbox)]
     env["RASA_INSTANCE_URLS"] = ",".join(f"http://{LOOPBACK}:{port}" for port in rasa_ports)
     env.setdefault("SANIC_WORKERS", "1")
+    # Rasa's lock-store tickets expire after this many seconds (Rasa's default 60): a message
+    # that waited for an instance killed mid-conversation goes on after this time.
+    env.setdefault("TICKET_LOCK_LIFETIME", "20")
     settings = load_settings(env)
     prepare_databases(settings)
     # Every Rasa reaches the actions (and the inbox reaches Rasa) through haproxy.
