@@ -89,7 +89,8 @@ def _pika_broker(url: str, queue: str) -> Dict[str, object]:
 
     parsed = urlparse(url)
     broker: Dict[str, object] = {
-        "type": "pika",
+        # Rasa's PikaEventBroker, retrying each event until RabbitMQ confirms it.
+        "type": "bot.scaled.pika_broker.ReliablePikaEventBroker",
         "url": parsed.hostname or "127.0.0.1",
         "port": parsed.port or 5672,
         "username": unquote(parsed.username or "guest"),

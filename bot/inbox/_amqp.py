@@ -59,13 +59,16 @@ def parse(body: bytes) -> Optional[Dict[str, Any]]:
     return event if isinstance(event, dict) else None
 
 
+def already_applied(session: Session, key: str) -> bool:
+    return session.execute(
+        select(ConsumedEvent.id).where(ConsumedEvent.event_key == key)
+    ).first() is not None
+
+
 def apply_event(session: Session, key: str, event: Dict[str, Any], clock: Clock
                 ) -> Optional[Outcome]:
     """Record ``key`` and apply the event (one transaction); None if it was applied before."""
-    seen = session.execute(
-        select(ConsumedEvent.id).where(ConsumedEvent.event_key == key)
-    ).first()
-    if seen is not None:
+    if already_applied(session, key):
         return None
     now = clock()
     marker = ConsumedEvent(event_key=key, consumer=consumer_name(), consumed_at=now)
@@ -88,13 +91,37 @@ async def handle_body(store: Store, body: bytes, clock: Clock,
     try:
         outcome = await store.run(lambda session: apply_event(session, key, event, clock))
     except IntegrityError:
-        return True  # another consumer committed the same event a moment ago
+        # Either another consumer committed this very event a moment ago (done), or a
+        # concurrent event of the same conversation created the same row first (e.g. the
+        # conversation's inbox state): then this event is not applied yet and goes again.
+        return bool(await store.run(lambda session: already_applied(session, key)))
     if outcome is not None and publish is not None:
         try:
             await publish(outcome)
         except Exception:  # live updates are best effort; the data is committed
             logger.exception("could not publish live updates")
     return True
+
+
+async def _settle(store: Store, message: Any, clock: Clock, publish: Publisher,
+                  retry_seconds: float) -> None:
+    """Apply and acknowledge one message; on failure it goes back to the queue. An ack that
+    cannot reach RabbitMQ any more is fine: the redelivered message is recognised."""
+    try:
+        done = await handle_body(store, message.body, clock, publish)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("could not apply an event-broker message; it is delivered again")
+        done = False
+    try:
+        if done:
+            await message.ack()
+        else:
+            await asyncio.sleep(retry_seconds)
+            await message.nack(requeue=True)
+    except Exception as error:  # channel gone: RabbitMQ redelivers it
+        logger.info("could not settle an event-broker message (%s)", error)
 
 
 async def run_amqp_consumer(store: Store, url: str, queue_name: str, clock: Clock,
@@ -113,21 +140,16 @@ async def run_amqp_consumer(store: Store, url: str, queue_name: str, clock: Cloc
             queue = await channel.declare_queue(queue_name, durable=True)
             await queue.bind(exchange, "")
             failures = 0
-            async with queue.iterator() as messages:
-                async for message in messages:
-                    try:
-                        done = await handle_body(store, message.body, clock, publish)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:
-                        logger.exception("could not apply an event-broker message; "
-                                         "it is delivered again")
-                        done = False
-                    if done:
-                        await message.ack()
-                    else:
-                        await asyncio.sleep(retry_seconds)
-                        await message.nack(requeue=True)
+            inbox: "asyncio.Queue[Any]" = asyncio.Queue()
+            await queue.consume(inbox.put, no_ack=False)
+            while True:
+                try:
+                    message = await asyncio.wait_for(inbox.get(), 1.0)
+                except asyncio.TimeoutError:
+                    if connection.is_closed or channel.is_closed:
+                        raise ConnectionError("connection to RabbitMQ closed") from None
+                    continue
+                await _settle(store, message, clock, publish, retry_seconds)
         except asyncio.CancelledError:
             raise
         except Exception as error:

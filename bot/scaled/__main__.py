@@ -47,7 +47,8 @@ def run(arguments: Optional[Sequence[str]] = None) -> int:
     model = _prepare_model(settings).model
     var_dir = settings.var_dir / "scaled"
     print("Starte PostgreSQL, Redis und RabbitMQ (127.0.0.1) …", flush=True)
-    infrastructure = Infrastructure.start(var_dir / "servers")
+    infrastructure = Infrastructure.start(var_dir / "servers",
+                                          queue=settings.event_broker_queue)
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:

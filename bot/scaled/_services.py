@@ -8,6 +8,9 @@ for ``make run-scaled``), listening on loopback only, and stops it cleanly.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -230,7 +233,8 @@ class Redis:
 @dataclass
 class RabbitMQ:
     """A RabbitMQ node with its data and logs in ``directory``; AMQP and Erlang distribution
-    (and epmd) on loopback only. A generated user replaces ``guest``."""
+    (and epmd) on loopback only. A generated user replaces ``guest``; ``queues`` are durable
+    and bound to Rasa's exchange from the first moment of every boot."""
 
     port: int
     directory: Path
@@ -239,6 +243,8 @@ class RabbitMQ:
     dist_port: int = field(default_factory=free_port)
     epmd_port: int = field(default_factory=free_port)
     node: str = field(default_factory=lambda: f"paula{secrets.token_hex(4)}@localhost")
+    exchange: str = "rasa-exchange"  # what Rasa's PikaEventBroker publishes to
+    queues: Tuple[str, ...] = ("paula-events",)
     process: Optional["subprocess.Popen[bytes]"] = None
 
     @property
@@ -266,16 +272,45 @@ class RabbitMQ:
             "RABBITMQ_CTL_ERL_ARGS": "+S 1:1",
         }
 
+    def definitions(self) -> Dict[str, object]:
+        """Loaded at every boot: the user, and Rasa's exchange bound to the durable queue.
+
+        Rasa declares its fanout exchange non-durable, so a restarted broker would come up
+        without it (and without the binding): events Rasa publishes right after reconnecting,
+        before the exchange and binding are declared again, would be dropped unrouted."""
+        salt = secrets.token_bytes(4)
+        digest = hashlib.sha256(salt + self.password.encode()).digest()
+        return {
+            "vhosts": [{"name": "/"}],
+            "users": [{"name": self.user, "tags": ["administrator"],
+                       "password_hash": base64.b64encode(salt + digest).decode(),
+                       "hashing_algorithm": "rabbit_password_hashing_sha256"}],
+            "permissions": [{"user": self.user, "vhost": "/", "configure": ".*",
+                             "write": ".*", "read": ".*"}],
+            "exchanges": [{"name": self.exchange, "vhost": "/", "type": "fanout",
+                           "durable": False, "auto_delete": False, "internal": False,
+                           "arguments": {}}],
+            "queues": [{"name": queue, "vhost": "/", "durable": True, "auto_delete": False,
+                        "arguments": {}} for queue in self.queues],
+            "bindings": [{"source": self.exchange, "vhost": "/", "destination": queue,
+                          "destination_type": "queue", "routing_key": "", "arguments": {}}
+                         for queue in self.queues],
+        }
+
     def start(self, timeout: float = 120) -> None:
         (self.directory / "home").mkdir(parents=True, exist_ok=True)
         (self.directory / "home").chmod(0o700)
         (self.directory / "enabled_plugins").write_text("[].\n")
+        definitions = self.directory / "definitions.json"
+        definitions.write_text(json.dumps(self.definitions()))
+        definitions.chmod(0o600)
         (self.directory / "rabbitmq.conf").write_text(
             f"listeners.tcp.1 = {LOOPBACK}:{self.port}\n"
             "loopback_users = none\n"
             "disk_free_limit.absolute = 50MB\n"
-            f"default_user = {self.user}\n"
-            f"default_pass = {self.password}\n"
+            "definitions.import_backend = local_filesystem\n"
+            f"definitions.local.path = {definitions}\n"
+            "definitions.skip_if_unchanged = false\n"
         )
         (self.directory / "rabbitmq.conf").chmod(0o600)
         self.start_node(timeout)

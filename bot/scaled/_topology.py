@@ -60,11 +60,13 @@ class Infrastructure:
     rabbitmq: RabbitMQ
 
     @classmethod
-    def start(cls, directory: Path, postgres_base: Optional[Path] = None) -> "Infrastructure":
+    def start(cls, directory: Path, postgres_base: Optional[Path] = None,
+              queue: str = "paula-events") -> "Infrastructure":
+        """``queue``: the durable queue Rasa's events go to (``EVENT_BROKER_QUEUE``)."""
         directory.mkdir(parents=True, exist_ok=True)
         postgres = Postgres(free_port(), base=postgres_base)
         redis = Redis(free_port(), directory / "redis")
-        rabbitmq = RabbitMQ(free_port(), directory / "rabbitmq")
+        rabbitmq = RabbitMQ(free_port(), directory / "rabbitmq", queues=(queue,))
         try:
             postgres.start(DATABASES)
             redis.start()
