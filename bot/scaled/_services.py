@@ -386,7 +386,9 @@ def haproxy_config(frontends: Sequence[Frontend]) -> str:
             f"backend {frontend.name}_servers",
             "  balance roundrobin",
             f"  option httpchk GET {frontend.health_path}",
-            "  default-server inter 1s fall 2 rise 1",
+            # A busy server answers its check late: give it time before taking it out.
+            "  timeout check 5s",
+            "  default-server inter 1s fall 3 rise 1",
         ]
         if frontend.name == "rasa":
             # An answer takes well under a second; a server silent this long is treated as

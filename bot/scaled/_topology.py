@@ -295,17 +295,19 @@ def _environment() -> Dict[str, str]:
 
 
 def process_rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (MiB), from /proc."""
+    """Resident memory of a process and all its descendants (MiB), from /proc."""
     total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.is_file():
-        pids += [int(child) for child in children.read_text().split()]
-    for one in pids:
+    pending = [pid]
+    while pending:
+        one = pending.pop()
         try:
             for line in Path(f"/proc/{one}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
+            for task in Path(f"/proc/{one}/task").iterdir():
+                children = task / "children"
+                if children.is_file():
+                    pending += [int(child) for child in children.read_text().split()]
         except OSError:
             continue
     return total / 1024
