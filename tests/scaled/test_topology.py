@@ -6,13 +6,16 @@ no message."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 from bot.scaled._topology import ScaledStack
+from bot.trainer._ship import RasaCluster, RasaServer
 from tests.scaled._client import new_customer, send, texts, tracker_events, user_texts
 
 
@@ -75,6 +78,28 @@ def test_quick_messages_of_one_customer_are_answered_one_at_a_time_in_order(
         assert bot_texts, f"no answer right after {question!r}"
         for said in bot_texts:
             assert said in answers[index], f"answer of {question!r} out of turn"
+
+
+def test_shipping_loads_the_model_into_every_rasa_instance(
+    scaled: ScaledStack, test_model: Path, tmp_path: Path
+) -> None:
+    """What ``python -m bot ship``/``rollback`` use with RASA_INSTANCE_URLS set: both
+    instances switch (checked on each instance directly, not through haproxy)."""
+    from bot.trainer._cli import _server
+
+    copy = tmp_path / f"cluster-{test_model.name}"
+    shutil.copy2(test_model, copy)
+    try:
+        cluster = _server(scaled.settings)
+        assert isinstance(cluster, RasaCluster)
+        cluster.load(copy)
+        for instance in scaled.of("rasa"):
+            running = RasaServer(instance.url, scaled.settings.rasa_token).running_model()
+            assert Path(running).name == copy.name
+        assert Path(cluster.running_model()).name == copy.name
+        cluster.load(test_model)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def test_killing_one_rasa_instance_during_load_loses_no_message(scaled: ScaledStack) -> None:
