@@ -129,7 +129,7 @@ class Instance:
             assert self.process is not None
             self.process.terminate()
 
-    def wait_stopped(self, timeout: float = 20) -> None:
+    def wait_stopped(self, timeout: float = 15) -> None:
         if self.process is None:
             return
         try:
