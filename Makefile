@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench lock train clean services
+.PHONY: install run run-scaled test lint typecheck bench bench-scale lock train clean services
 
 install: $(STAMP)
 
@@ -25,6 +25,14 @@ $(STAMP): requirements.txt constraints.txt scripts/find-python310
 run: install
 	@$(PY) -m bot run
 
+# Scaled topology on loopback (docs/scaling.md): N Rasa, M action servers, K inbox processes
+# behind haproxy, on PostgreSQL, Redis and RabbitMQ (installed from Debian packages if missing).
+N ?= 2
+M ?= 2
+K ?= 2
+run-scaled: install
+	@$(PY) -m bot.scaled --rasa $(N) --actions $(M) --inbox $(K)
+
 train: install
 	@$(PY) -m bot train
 
@@ -42,6 +50,10 @@ test: install
 # make bench ARGS=--nlu-only (or --shipped-only, --reuse, --with-default, --no-channels)
 bench: install
 	@$(PY) -m bench $(ARGS)
+
+# Throughput of 1 vs 2 Rasa instances behind haproxy (bounded; loopback only).
+bench-scale: install
+	@$(PY) -m bench.scale $(ARGS)
 
 # Re-resolve and pin every package after changing requirements.txt.
 lock: install

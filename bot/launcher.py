@@ -83,6 +83,23 @@ def _sql_store(url: str) -> Dict[str, object]:
     return store
 
 
+def _pika_broker(url: str, queue: str) -> Dict[str, object]:
+    """Rasa's Pika event broker (RabbitMQ) from an amqp:// URL: one durable queue."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(url)
+    broker: Dict[str, object] = {
+        # Rasa's PikaEventBroker, retrying each event until RabbitMQ confirms it.
+        "type": "bot.scaled.pika_broker.ReliablePikaEventBroker",
+        "url": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5672,
+        "username": unquote(parsed.username or "guest"),
+        "password": unquote(parsed.password or "guest"),
+        "queues": [queue],
+    }
+    return broker
+
+
 LIVE_ANSWER_GENERATOR = "bot.answers.nlg.LiveAnswerGenerator"
 
 
@@ -90,7 +107,10 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
     """endpoints.yml for this run: action server, tracker store, SQL event broker and the
     response generator with live FAQ answers."""
     tracker = _sql_store(settings.tracker_db_url)
-    broker = _sql_store(settings.event_broker_url)
+    if settings.event_broker_amqp_url:
+        broker = _pika_broker(settings.event_broker_amqp_url, settings.event_broker_queue)
+    else:
+        broker = _sql_store(settings.event_broker_url)
     endpoints: Dict[str, object] = {
         # The token is expanded by Rasa from its environment: no secret in this file.
         "action_endpoint": {"url": settings.action_url, "headers": dict(ENDPOINT_HEADERS)},

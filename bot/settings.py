@@ -83,6 +83,19 @@ def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def _urls(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """Comma-separated http(s) base URLs (trailing slashes removed)."""
+    urls = []
+    for item in env.get(key, "").split(","):
+        item = item.strip().rstrip("/")
+        if not item:
+            continue
+        if not item.startswith(("http://", "https://")):
+            raise ConfigurationError(f"{key} must list http(s) URLs, got {item!r}")
+        urls.append(item)
+    return tuple(urls)
+
+
 def _non_negative(env: Mapping[str, str], key: str, default: int) -> int:
     value = _int(env, key, default)
     if value < 0:
@@ -216,6 +229,14 @@ class Settings:
     event_broker_db_url: str = ""
     # Redis lock store for several Rasa instances ("" = Rasa's in-memory lock store).
     lock_store_redis_url: str = ""
+    # Scaled topology (docs/scaling.md). RabbitMQ URL: Rasa publishes its events there (Pika
+    # event broker) and the inbox instances consume EVENT_BROKER_QUEUE ("" = SQL broker).
+    event_broker_amqp_url: str = ""
+    event_broker_queue: str = "paula-events"
+    # Redis URL for live updates shared by several inbox instances ("" = in this process).
+    live_updates_redis_url: str = ""
+    # Every Rasa instance the trainer's ship/rollback loads a model into (() = rasa_url only).
+    rasa_instance_urls: tuple[str, ...] = ()
     # Seconds between two reads of the live FAQ answer edits by the Rasa server.
     answers_refresh_seconds: float = 2.0
     # Data protection: conversations without activity for this many days are purged (0 = keep).
@@ -235,6 +256,11 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_instances(self) -> tuple[str, ...]:
+        """Every Rasa server a model must be loaded into."""
+        return self.rasa_instance_urls or (self.rasa_url,)
 
     @property
     def action_url(self) -> str:
@@ -332,6 +358,10 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         inbox_trusted_proxies=_networks(env, "INBOX_TRUSTED_PROXIES"),
         event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip(),
         lock_store_redis_url=env.get("LOCK_STORE_REDIS_URL", "").strip(),
+        event_broker_amqp_url=env.get("EVENT_BROKER_AMQP_URL", "").strip(),
+        event_broker_queue=env.get("EVENT_BROKER_QUEUE", "").strip() or "paula-events",
+        live_updates_redis_url=env.get("LIVE_UPDATES_REDIS_URL", "").strip(),
+        rasa_instance_urls=_urls(env, "RASA_INSTANCE_URLS"),
         answers_refresh_seconds=float(max(1, _int(env, "FAQ_ANSWERS_REFRESH_SECONDS", 2))),
         retention_days=_non_negative(env, "RETENTION_DAYS", 180),
         log_pseudonym_key=env.get("LOG_PSEUDONYM_KEY", "").strip(),

@@ -16,10 +16,12 @@ from aiohttp import web
 
 from bot.database import make_engine, session_factory
 from bot.inbox import _accounts, _login, _media, _views, _webchat
+from bot.inbox._amqp import run_amqp_consumer
 from bot.inbox._broker import SqlBrokerReader, run_consumer
 from bot.inbox._context import INBOX_KEY, Inbox
 from bot.inbox._hub import Hub
 from bot.inbox._rasa import RasaClient
+from bot.inbox._redis_hub import RedisHub
 from bot.inbox._render import make_environment
 from bot.inbox._security import guard, readable_forms
 from bot.inbox._store import Store
@@ -61,7 +63,8 @@ def create_app(
                        "are sent without the Secure flag (remove the setting to get it)")
     inbox = Inbox(
         settings=settings,
-        hub=Hub(),
+        hub=RedisHub(settings.live_updates_redis_url) if settings.live_updates_redis_url
+        else Hub(),
         templates=make_environment(settings.timezone, now),
         clock=now,
         hours=ServiceHours(timezone=settings.timezone, country=settings.holiday_country),
@@ -82,7 +85,11 @@ def create_app(
             app[RASA_KEY] = client
             inbox.rasa = client
             inbox.http = http
+            if isinstance(inbox.hub, RedisHub):
+                await inbox.hub.start()
             yield
+            if isinstance(inbox.hub, RedisHub):
+                await inbox.hub.stop()
         inbox.store.close()
         shop_engine.dispose()
 
@@ -90,7 +97,8 @@ def create_app(
         tasks = []
         reader = None
         if background:
-            reader = SqlBrokerReader(settings.event_broker_url)
+            if not settings.event_broker_amqp_url:
+                reader = SqlBrokerReader(settings.event_broker_url)
 
             async def publish(outcome: object) -> None:
                 await _views.publish_outcome(inbox, outcome)  # type: ignore[arg-type]
@@ -104,10 +112,13 @@ def create_app(
                 store=inbox.db(), rasa=inbox.rasa_client, hours=inbox.hours, clock=now,
                 wait_minutes=settings.handoff_wait_minutes, on_change=changed,
             )
+            if reader is not None:
+                consumer = run_consumer(inbox.db(), reader, now, publish, broker_poll_seconds)
+            else:  # RabbitMQ (scaled topology): competing consumers on one durable queue
+                consumer = run_amqp_consumer(inbox.db(), settings.event_broker_amqp_url,
+                                             settings.event_broker_queue, now, publish)
             tasks = [
-                asyncio.create_task(
-                    run_consumer(inbox.db(), reader, now, publish, broker_poll_seconds)
-                ),
+                asyncio.create_task(consumer),
                 asyncio.create_task(housekeeping.run_forever(housekeeping_seconds)),
             ]
             # Signals, early warnings and their delivery (bot/insights), in worker threads.

@@ -137,14 +137,19 @@ def _locked_offset(session: Session, now: datetime) -> ConsumerOffset:
     return offset
 
 
-def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outcome:
-    """Apply broker rows to the support database and advance the offset (one transaction)."""
+def process_rows(session: Session, rows: List[BrokerRow], now: datetime,
+                 track_offset: bool = True) -> Outcome:
+    """Apply broker rows to the support database and advance the offset (one transaction).
+
+    ``track_offset=False``: the caller already made sure each row is new (the RabbitMQ
+    consumer, :mod:`bot.inbox._amqp`, keys rows by event identity instead of an offset)."""
     outcome = Outcome()
-    offset = _locked_offset(session, now)
+    offset = _locked_offset(session, now) if track_offset else None
     for row in rows:
-        if row.id <= offset.last_id:
-            continue
-        offset.last_id = row.id
+        if offset is not None:
+            if row.id <= offset.last_id:
+                continue
+            offset.last_id = row.id
         event = row.data
         kind = event.get("event")
         if kind not in ("user", "bot", "pause", "resume", "action"):
@@ -177,7 +182,11 @@ def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outc
             outcome.conversations.add(handoff.id)
         elif kind == "user" and active:
             state = ensure_state(session, handoff)
-            if state.pause_event_id is not None and row.id > state.pause_event_id:
+            if offset is not None:
+                after_pause = state.pause_event_id is not None and row.id > state.pause_event_id
+            else:  # competing consumers may see the pause after this message: go by time
+                after_pause = from_timestamp(event.get("timestamp")) > handoff.created_at
+            if after_pause:
                 seen = session.execute(
                     select(CustomerMessage.id).where(CustomerMessage.broker_event_id == row.id)
                 ).first()
@@ -204,7 +213,8 @@ def process_rows(session: Session, rows: List[BrokerRow], now: datetime) -> Outc
             if kind == "bot" and isinstance(metadata, dict) and INBOX_META in metadata:
                 web_chat = _web_payload(event)
             outcome.messages.append(LiveMessage(sender, handoff.id, item, web_chat))
-    offset.updated_at = now
+    if offset is not None:
+        offset.updated_at = now
     return outcome
 
 

@@ -187,3 +187,17 @@ class ConsumerOffset(SupportBase):
     source = Column(String(64), primary_key=True)
     last_id = Column(Integer, nullable=False, default=0)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ConsumedEvent(SupportBase):
+    """A Rasa event the RabbitMQ consumer has applied, keyed by its identity (a hash of the
+    message body): a redelivered event finds its row and is acknowledged without new work.
+    ``id`` orders the events like the SQL broker's row ids."""
+
+    __tablename__ = "inbox_consumed_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    event_key = Column(String(64), nullable=False, unique=True)
+    # Which inbox process applied it (host:pid), for operators following an event.
+    consumer = Column(String(128), nullable=False, default="")
+    consumed_at = Column(DateTime, nullable=False, default=utcnow)

@@ -7,7 +7,14 @@ from bot.trainer._masking import mask_pii
 from bot.trainer._project import Project, TrainerError, load_training_data
 from bot.trainer._report import Evaluation, label_scores
 from bot.trainer._review import Group, Missed, ReviewQueue
-from bot.trainer._ship import RasaServer, RasaServerError, ShipOutcome, rollback, ship
+from bot.trainer._ship import (
+    RasaCluster,
+    RasaServer,
+    RasaServerError,
+    ShipOutcome,
+    rollback,
+    ship,
+)
 
 __all__ = [
     "CheckReport",
@@ -17,6 +24,7 @@ __all__ = [
     "Group",
     "Missed",
     "Project",
+    "RasaCluster",
     "RasaServer",
     "RasaServerError",
     "ReviewQueue",

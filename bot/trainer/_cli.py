@@ -335,11 +335,14 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _server(settings: Settings) -> Any:
-    from bot.trainer._ship import RasaServer
+    from bot.trainer._ship import RasaCluster, RasaServer
 
     if not settings.rasa_token:
         raise TrainerError("RASA_TOKEN is not set: shipping needs the Rasa HTTP API token")
-    return RasaServer(settings.rasa_url, settings.rasa_token)
+    if len(settings.rasa_instances) > 1:  # RASA_INSTANCE_URLS: every instance gets the model
+        return RasaCluster([RasaServer(url, settings.rasa_token)
+                            for url in settings.rasa_instances])
+    return RasaServer(settings.rasa_instances[0], settings.rasa_token)
 
 
 def _ship(args: argparse.Namespace, settings: Settings) -> int:

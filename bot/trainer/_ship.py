@@ -76,6 +76,45 @@ class RasaServer:
             raise RasaServerError(f"Rasa still runs {now} after loading {model.name}")
 
 
+class RasaCluster:
+    """Several Rasa instances (behind a load balancer) that must all run the same model.
+
+    ``load`` loads the model into each instance in turn; if one refuses, the instances already
+    switched are put back on the model they ran, so no mix of models keeps answering."""
+
+    def __init__(self, servers: List[RasaServer]) -> None:
+        if not servers:
+            raise ValueError("a Rasa cluster needs at least one server")
+        self.servers = servers
+
+    def running_model(self) -> str:
+        """The model all instances run; an error when they disagree."""
+        models = {server.url: server.running_model() for server in self.servers}
+        names = {Path(model).name for model in models.values()}
+        if len(names) > 1:
+            listing = ", ".join(f"{url}: {Path(model).name or '(none)'}"
+                                for url, model in models.items())
+            raise RasaServerError(f"the Rasa instances run different models ({listing}); "
+                                  "load one model into all of them first")
+        return next(iter(models.values()))
+
+    def load(self, model: Path) -> None:
+        before = {server.url: server.running_model() for server in self.servers}
+        switched: List[RasaServer] = []
+        for server in self.servers:
+            try:
+                server.load(model)
+            except RasaServerError:
+                for done in switched:
+                    if before[done.url]:
+                        try:
+                            done.load(Path(before[done.url]))
+                        except RasaServerError:
+                            pass
+                raise
+            switched.append(server)
+
+
 @dataclass
 class History:
     path: Path
@@ -178,7 +217,7 @@ def evaluate_model(project: Project, model: Path, heldout: Path,
 
 def ship(
     project: Project,
-    server: RasaServer,
+    server: "RasaServer | RasaCluster",
     model_dir: Path,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -250,7 +289,7 @@ def ship(
     return outcome
 
 
-def rollback(server: RasaServer, model_dir: Path) -> Path:
+def rollback(server: "RasaServer | RasaCluster", model_dir: Path) -> Path:
     """Load the model that ran before the current one back into the server."""
     history = History.open(model_dir)
     current = history.current()
