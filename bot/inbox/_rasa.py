@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
@@ -39,8 +40,10 @@ class RasaClient:
     async def send_rest_message(
         self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None
     ) -> List[Dict[str, Any]]:
-        """Send a customer message through the REST channel; returns the bot's answers."""
-        body: Dict[str, Any] = {"sender": sender, "message": text}
+        """Send a customer message through the REST channel; returns the bot's answers. The
+        message id makes a retry by the load balancer one turn (channels/rest.py)."""
+        body: Dict[str, Any] = {"sender": sender, "message": text,
+                                "message_id": uuid.uuid4().hex}
         if metadata:
             body["metadata"] = metadata
         try:

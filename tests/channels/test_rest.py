@@ -225,3 +225,25 @@ def test_customer_is_never_left_in_silence_when_the_action_server_dies(own_stack
     assert status == 200 and HANDOFF in texts(answers) and STILL_THERE not in texts(answers)
     assert own_stack.tracker(sender)["paused"]
     assert own_stack.send(sender, "hallo? ist da wer?") == []
+
+
+def test_a_retried_message_id_gets_the_recorded_answer_not_a_second_turn(stack: Stack) -> None:
+    """A load balancer or client retrying the same message (same message_id) after a lost
+    response: one turn in the conversation, the same answer both times."""
+    sender = new_customer()
+    body = {"sender": sender, "message": "was kostet der versand?", "message_id": "msg-0001-abc"}
+    status, first = send(stack, body)
+    assert status == 200 and "4,95" in texts(first)
+    status, again = send(stack, body)
+    assert status == 200 and again == first
+    assert [e["text"] for e in user_events(stack, sender)] == ["was kostet der versand?"]
+    # A new id is a new message.
+    status, other = send(stack, {**body, "message_id": "msg-0002-abc"})
+    assert status == 200 and len(user_events(stack, sender)) == 2
+
+
+@pytest.mark.parametrize("message_id", ["short", "x" * 65, "bad id with spaces", 12345678])
+def test_malformed_message_id_is_refused(stack: Stack, message_id: Any) -> None:
+    status, _ = send(stack, {"sender": new_customer(), "message": "hallo",
+                             "message_id": message_id})
+    assert status == 400

@@ -43,7 +43,9 @@ async def test_conversation_is_bound_to_the_browser_cookie(tmp_path: Path) -> No
             "/chat/api/messages", json={"sender": "web-someoneelse123", "message": "Hallo"}
         )
         assert response.status == 200
-        assert h.rasa.rest_messages[-1] == {"sender": sender, "message": "Hallo"}
+        sent = h.rasa.rest_messages[-1]
+        assert {k: sent[k] for k in ("sender", "message")} == {"sender": sender, "message": "Hallo"}
+        assert len(sent["message_id"]) == 32  # one per message: a retried request is one turn
 
         # Someone who knows the sender id but has not the cookie reads and writes nothing.
         stranger = await h.client()

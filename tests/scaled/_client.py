@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import urllib.request
+import uuid
 from typing import Any, Dict, List
 
 import psycopg2
@@ -18,10 +19,12 @@ def new_customer(prefix: str = "scaled") -> str:
 
 
 def send(base_url: str, sender: str, text: str, timeout: float = 120) -> List[Dict[str, Any]]:
-    """A customer message through the REST channel; the bot's answers."""
+    """A customer message through the REST channel; the bot's answers. Each message has its
+    own ``message_id``, so a request haproxy retries on another instance is one turn."""
+    body = {"sender": sender, "message": text, "message_id": uuid.uuid4().hex}
     request = urllib.request.Request(
         f"{base_url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": text}).encode(),
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
