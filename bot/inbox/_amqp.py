@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbox._broker import RELEVANT_ACTIONS, BrokerRow, Clock, Outcome, Publisher, process_rows
 from bot.inbox._models import ConsumedEvent
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def apply_event(session: Session, key: str, event: Dict[str, Any], clock: Clock
     return process_rows(session, [row], now, track_offset=False)
 
 
-async def handle_body(store: Store, body: bytes, clock: Clock,
+async def handle_body(store: InboxStore, body: bytes, clock: Clock,
                       publish: Optional[Publisher]) -> bool:
     """Apply one message; True when it may be acknowledged (done now or before)."""
     event = parse(body)
@@ -103,7 +103,7 @@ async def handle_body(store: Store, body: bytes, clock: Clock,
     return True
 
 
-async def _settle(store: Store, message: Any, clock: Clock, publish: Publisher,
+async def _settle(store: InboxStore, message: Any, clock: Clock, publish: Publisher,
                   retry_seconds: float) -> None:
     """Apply and acknowledge one message; on failure it goes back to the queue. An ack that
     cannot reach RabbitMQ any more is fine: the redelivered message is recognised."""
@@ -124,7 +124,7 @@ async def _settle(store: Store, message: Any, clock: Clock, publish: Publisher,
         logger.info("could not settle an event-broker message (%s)", error)
 
 
-async def run_amqp_consumer(store: Store, url: str, queue_name: str, clock: Clock,
+async def run_amqp_consumer(store: InboxStore, url: str, queue_name: str, clock: Clock,
                             publish: Publisher, retry_seconds: float = 1.0) -> None:
     """Consume forever (cancel the task to stop); reconnects after RabbitMQ restarts."""
     import aio_pika

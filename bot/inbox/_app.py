@@ -24,7 +24,7 @@ from bot.inbox._rasa import RasaClient
 from bot.inbox._redis_hub import RedisHub
 from bot.inbox._render import make_environment
 from bot.inbox._security import guard, readable_forms
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.inbox._waiting import Housekeeping
 from bot.models import utcnow
 from bot.privacy._retention import run_retention
@@ -77,7 +77,7 @@ def create_app(
     app[INBOX_KEY] = inbox
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        inbox.store = await asyncio.to_thread(Store.open, settings.support_db_url)
+        inbox.store = await asyncio.to_thread(InboxStore.open, settings.support_db_url)
         shop_engine = make_engine(settings.shop_db_url)
         inbox.shop = session_factory(shop_engine)
         async with aiohttp.ClientSession() as session, aiohttp.ClientSession() as http:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.handoff import recover_handoff
 from bot.inbox._models import ConsumerOffset, CustomerMessage
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.inbox._transcript import INBOX_META, Item, event_key, from_timestamp, item_from_event
 from bot.inbox._webchat import team_name
 from bot.models import Handoff
@@ -222,7 +222,7 @@ Publisher = Callable[[Outcome], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
-async def consume_once(store: Store, reader: SqlBrokerReader, clock: Clock,
+async def consume_once(store: InboxStore, reader: SqlBrokerReader, clock: Clock,
                        publish: Optional[Publisher] = None) -> int:
     """Process one batch; returns how many broker rows were read."""
     last_id = await store.run(current_offset)
@@ -238,7 +238,7 @@ async def consume_once(store: Store, reader: SqlBrokerReader, clock: Clock,
     return len(rows)
 
 
-async def run_consumer(store: Store, reader: SqlBrokerReader, clock: Clock, publish: Publisher,
+async def run_consumer(store: InboxStore, reader: SqlBrokerReader, clock: Clock, publish: Publisher,
                        interval: float = 0.4) -> None:
     """Consume forever (cancel the task to stop)."""
     failures = 0

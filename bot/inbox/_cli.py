@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.inbox._auth import end_all_sessions, role_of
 from bot.inbox._models import ROLES, Agent
 from bot.inbox._passwords import generate_password, hash_password
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.settings import Settings
 
 
@@ -37,7 +37,7 @@ def _update_agent(
     settings: Settings, name: str, update: Callable[[Any, Agent], None]
 ) -> bool:
     """Apply ``update`` to the agent called ``name`` in one transaction; False if none."""
-    store = Store.open(settings.support_db_url)
+    store = InboxStore.open(settings.support_db_url)
     try:
         def apply(session: Any) -> bool:
             agent = session.execute(select(Agent).where(Agent.name == name)).scalars().first()
@@ -71,7 +71,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Fehler: --admin und --role {args.role} widersprechen sich.", file=sys.stderr)
         return 2
     password, hashed, generated = _new_password(args)
-    store = Store.open(settings.support_db_url)
+    store = InboxStore.open(settings.support_db_url)
     try:
         def add(session: Any) -> bool:
             existing = session.execute(select(Agent).where(Agent.name == name)).scalars().first()
@@ -147,7 +147,7 @@ def _enable(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store.open(settings.support_db_url)
+    store = InboxStore.open(settings.support_db_url)
     try:
         agents = store.call(
             lambda session: [

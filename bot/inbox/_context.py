@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.inbox._auth import LoggedIn
 from bot.inbox._hub import Hub
 from bot.inbox._rasa import RasaClient
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.inbox._throttle import ThrottlePolicy
 from bot.service_hours import ServiceHours
 from bot.settings import Settings
@@ -35,12 +35,12 @@ class Inbox:
     cookie_secure: bool
     throttle: ThrottlePolicy = ThrottlePolicy()
     trusted_proxies: Tuple[Network, ...] = ()
-    store: Optional[Store] = None
+    store: Optional[InboxStore] = None
     rasa: Optional[RasaClient] = None
     shop: "Optional[sessionmaker[Session]]" = None
     http: Optional[aiohttp.ClientSession] = None  # outgoing calls (messenger media)
 
-    def db(self) -> Store:
+    def db(self) -> InboxStore:
         if self.store is None:
             raise RuntimeError("the inbox database is not open (app not started)")
         return self.store

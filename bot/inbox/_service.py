@@ -1,6 +1,6 @@
 """What community managers do to a handoff: claim, transfer, snooze, resolve, notes, replies.
 
-Plain functions over a SQLAlchemy session (one transaction each, see ``Store.run``). Status
+Plain functions over a SQLAlchemy session (one transaction each, see ``InboxStore.run``). Status
 changes are conditional ``UPDATE``s, so two agents acting at once cannot both win.
 """
 

@@ -15,7 +15,7 @@ from bot.migrations import SUPPORT, ensure_schema
 T = TypeVar("T")
 
 
-class Store:
+class InboxStore:
     """Engine + session factory; :meth:`run` executes a unit of work in a worker thread."""
 
     def __init__(self, engine: Engine) -> None:
@@ -23,7 +23,7 @@ class Store:
         self.sessions: "sessionmaker[Session]" = session_factory(engine)
 
     @classmethod
-    def open(cls, url: str) -> "Store":
+    def open(cls, url: str) -> "InboxStore":
         engine = make_engine(url)
         ensure_schema(url, SUPPORT)
         return cls(engine)

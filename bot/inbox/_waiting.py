@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.inbox._models import HandoffEvent, HandoffState
 from bot.inbox._rasa import RasaClient, RasaRequestError, RasaUnavailableError
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake_due
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.inbox._transcript import INBOX_META
 from bot.models import Handoff, HandoffStatus
 from bot.service_hours import ServiceHours
@@ -88,7 +88,7 @@ def _record_notice(session: Session, handoff_id: int, now: datetime, detail: str
 
 @dataclass
 class Housekeeping:
-    store: Store
+    store: InboxStore
     rasa: Callable[[], RasaClient]
     hours: ServiceHours
     clock: Clock

@@ -23,7 +23,7 @@ from bot.database import transaction
 from bot.handoff import HandoffRequest, handoff
 from bot.inbox._models import Agent
 from bot.inbox._passwords import hash_password
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.models import Handoff
 from bot.rasa_auth import jwt_secret
 from bot.settings import Settings, load_settings
@@ -169,7 +169,7 @@ def make_settings(tmp_path: Path, rasa_port: int = 9, **extra: str) -> Settings:
     return load_settings(env)
 
 
-def add_agent(store: Store, name: str, admin: bool = False, password: str = PASSWORD,
+def add_agent(store: InboxStore, name: str, admin: bool = False, password: str = PASSWORD,
               role: str = "agent") -> int:
     def add(session: Any) -> int:
         agent = Agent(name=name, password_hash=hash_password(password), active=True)
@@ -181,7 +181,7 @@ def add_agent(store: Store, name: str, admin: bool = False, password: str = PASS
     return store.call(add)
 
 
-def create_handoff(store: Store, sender: str, text_: str = "Ich will einen Menschen",
+def create_handoff(store: InboxStore, sender: str, text_: str = "Ich will einen Menschen",
                    channel: str = "telegram", reason: str = "customer_request",
                    now: Optional[datetime] = None, outside: bool = False,
                    order_number: Optional[str] = None) -> int:
@@ -192,7 +192,7 @@ def create_handoff(store: Store, sender: str, text_: str = "Ich will einen Mensc
         return int(record.id)
 
 
-def escalate(rasa: FakeRasa, store: Store, sender: str, words: str = "Ich will einen Menschen",
+def escalate(rasa: FakeRasa, store: InboxStore, sender: str, words: str = "Ich will einen Menschen",
              **kwargs: Any) -> int:
     """What Rasa + action_handoff do: user event, record, notice, pause (broker rows in order)."""
     rasa.record(sender, {"event": "user", "text": words,
@@ -237,7 +237,7 @@ def record_failed_delivery(settings: Settings, channel: str, sender: str, text: 
     store.engine.dispose()
 
 
-def get_handoff(store: Store, handoff_id: int) -> Handoff:
+def get_handoff(store: InboxStore, handoff_id: int) -> Handoff:
     return store.call(lambda session: session.get(Handoff, handoff_id))
 
 
@@ -295,7 +295,7 @@ class Harness:
     clients: List[TestClient] = field(default_factory=list)
 
     @property
-    def store(self) -> Store:
+    def store(self) -> InboxStore:
         from bot.inbox._context import INBOX_KEY
 
         return self.app[INBOX_KEY].db()

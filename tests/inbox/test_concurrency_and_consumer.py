@@ -16,7 +16,7 @@ from bot.database import transaction
 from bot.inbox._broker import BrokerRow, process_rows
 from bot.inbox._models import Agent, CustomerMessage, HandoffEvent
 from bot.inbox._service import InboxError, claim
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.models import utcnow
 from tests._postgres import Databases
 from tests.inbox._support import (
@@ -63,7 +63,7 @@ def test_claims_from_separate_connections_race_to_one_winner(databases: Database
     """Many threads, each with its own engine (like several inbox processes), claim at once –
     on SQLite and on PostgreSQL."""
     url = databases.new("support")
-    setup = Store.open(url)
+    setup = InboxStore.open(url)
     ids = [add_agent(setup, f"agent{n}") for n in range(6)]
     handoff_id = create_handoff(setup, "tg-race")
     barrier = threading.Barrier(len(ids))
@@ -71,7 +71,7 @@ def test_claims_from_separate_connections_race_to_one_winner(databases: Database
     losers: List[str] = []
 
     def attempt(agent_id: int) -> None:
-        store = Store.open(url)
+        store = InboxStore.open(url)
         try:
             with transaction(store.sessions) as session:
                 agent = session.get(Agent, agent_id)
@@ -172,7 +172,7 @@ def test_two_inbox_consumers_on_postgresql_take_each_broker_row_once(
     The second waits for the first's transaction, then finds the rows done: it neither fails on
     the offset or the customer messages the first stored nor counts them twice."""
     url = postgres.create_database("support")
-    first, second = Store.open(url), Store.open(url)
+    first, second = InboxStore.open(url), InboxStore.open(url)
     handoff_id = create_handoff(first, "tg-two")
     if not first_run:  # the offset row exists from an earlier batch
         first.call(lambda session: process_rows(
@@ -216,7 +216,7 @@ def test_two_inbox_consumers_on_postgresql_take_each_broker_row_once(
         second.close()
 
 
-def _wait_until_blocked(store: Store, thread: threading.Thread) -> None:
+def _wait_until_blocked(store: InboxStore, thread: threading.Thread) -> None:
     """Until another connection of this database waits for a lock (bounded: 30 s)."""
     for _ in range(300):
         waiting = store.call(lambda s: s.execute(text(

@@ -19,7 +19,7 @@ from bot import cli
 from bot.database import transaction
 from bot.inbox._models import Agent
 from bot.inbox._passwords import verify_password
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.models import Handoff
 from bot.settings import load_settings
 from tests.inbox._support import create_handoff
@@ -43,7 +43,7 @@ def _run(action: ActionStoreRating, tracker: Tracker) -> List[Dict[str, Any]]:
 def test_rating_button_is_stored_with_the_resolved_handoff(tmp_path: Path) -> None:
     runtime = build_runtime(load_settings({"BOT_VAR_DIR": str(tmp_path)}))
     runtime.clock = lambda: NOW
-    store = Store.open(runtime.settings.support_db_url)
+    store = InboxStore.open(runtime.settings.support_db_url)
     handoff_id = create_handoff(store, "tg-77", now=NOW - timedelta(minutes=20))
     with transaction(store.sessions) as session:
         record = session.get(Handoff, handoff_id)
@@ -68,7 +68,7 @@ def test_agent_add_reads_the_password_from_stdin(tmp_path: Path, monkeypatch: An
     output = capsys.readouterr().out
     assert "Einmal-Passwort" in output
     one_time = output.split("Einmal-Passwort (wird nicht noch einmal angezeigt): ")[1].split()[0]
-    store = Store.open(f"sqlite:///{tmp_path / 'support.db'}")
+    store = InboxStore.open(f"sqlite:///{tmp_path / 'support.db'}")
     agents = store.call(lambda s: {a.name: (a.is_admin, a.password_hash)
                                    for a in s.execute(select(Agent)).scalars()})
     assert agents["anna"][0] is True and verify_password("ein-langes-passwort", agents["anna"][1])
@@ -91,7 +91,7 @@ def test_agent_password_disable_enable(tmp_path: Path, monkeypatch: Any, capsys:
     assert cli.main(["agent", "add", "anna", "--password-stdin"]) == 0
     assert cli.main(["agent", "password", "anna", "--password-stdin"]) == 0
     assert cli.main(["agent", "disable", "anna"]) == 0
-    store = Store.open(url)
+    store = InboxStore.open(url)
 
     def anna() -> Any:
         return store.call(lambda s: s.execute(select(Agent)).scalars().one())

@@ -13,7 +13,7 @@ from bot import cli
 from bot.inbox._auth import role_of
 from bot.inbox._models import Agent
 from bot.inbox._passwords import hash_password
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from tests.inbox._support import PASSWORD, add_agent, login, run_async, start_harness
 
 
@@ -48,7 +48,7 @@ async def test_trainer_page_needs_the_trainer_role(tmp_path: Path) -> None:
 
 
 def _agents(url: str) -> Dict[str, Any]:
-    store = Store.open(url)
+    store = InboxStore.open(url)
     try:
         return store.call(lambda s: {a.name: (role_of(a), a.is_admin, a.must_change_password)
                                      for a in s.execute(select(Agent)).scalars()})

@@ -23,7 +23,7 @@ from bot.inbox._models import (
     HandoffState,
     Note,
 )
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.models import SupportBase
 from bot.privacy import pseudo
 from bot.privacy._logs import set_pseudonym_key
@@ -87,7 +87,7 @@ def plant(settings: Settings, customer: Customer, when: Optional[datetime] = Non
     _rasa_conversation(settings, customer, when)
     engine = make_engine(settings.support_db_url)
     SupportBase.metadata.create_all(engine)
-    Store.open(settings.support_db_url).close()
+    InboxStore.open(settings.support_db_url).close()
     sessions = session_factory(engine)
     with transaction(sessions) as session:
         agent = session.query(Agent).filter_by(name="anna").first()

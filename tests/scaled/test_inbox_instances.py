@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Set
 import aiohttp
 
 from bot.database import make_engine
-from bot.inbox._store import Store
+from bot.inbox._store import InboxStore
 from bot.scaled._topology import Instance, ScaledStack
 from tests.inbox._support import add_agent, login, post_json
 from tests.scaled._client import new_customer, query, send
@@ -25,7 +25,7 @@ HANDOFF_TEXT = "Ich will mit einem Menschen sprechen"
 
 
 def agent(stack: ScaledStack, name: str) -> None:
-    store = Store(make_engine(stack.settings.support_db_url))
+    store = InboxStore(make_engine(stack.settings.support_db_url))
     try:
         add_agent(store, name)
     finally:
