@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
+# Messages per simulated conversation; then the next customer writes. One endless conversation
+# would measure a tracker of hundreds of events, which every turn loads and saves.
+CONVERSATION_MESSAGES = 5
 QUESTIONS = [
     "Wie lange dauert der Versand?",
     "Kann ich mit PayPal bezahlen?",
@@ -70,9 +73,10 @@ async def load(url: str, label: str, users: int, seconds: float, max_messages: i
 
     async def user(index: int, session: aiohttp.ClientSession) -> None:
         nonlocal errors, counted
-        sender = f"bench-{secrets.token_hex(4)}-{index}"
         turn = 0
         while time.monotonic() < stop_at and counted < max_messages:
+            if turn % CONVERSATION_MESSAGES == 0:  # a new customer: conversations are short
+                sender = f"bench-{secrets.token_hex(4)}-{index}"
             text = QUESTIONS[turn % len(QUESTIONS)]
             turn += 1
             begin = time.monotonic()
