@@ -64,13 +64,19 @@ def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+INBOX_SHUTDOWN_SECONDS = 3.0
+
+
 def _cmd_inbox(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
     from bot.inbox import create_app
 
+    # On SIGTERM, open requests get a few seconds (live streams are ended first); aiohttp's
+    # default of 60 s outlived every process manager's stop timeout behind haproxy.
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.inbox_port, print=None
+        create_app(settings), host=settings.host, port=settings.inbox_port, print=None,
+        shutdown_timeout=INBOX_SHUTDOWN_SECONDS,
     )
     return 0
 
