@@ -132,7 +132,7 @@ class RestInput(RasaRestInput):
             try:
                 if message_id is not None and agent is not None:
                     recorded = await self._once(agent, message)
-                    if recorded is not None:
+                    if recorded:  # else the holding message, if any, is in the collector
                         logger.info("rest: message %s was handled before; its answer again",
                                     message_id)
                         return response.json(recorded)
