@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot._background import worth_logging
 from bot.inbox._broker import RELEVANT_ACTIONS, BrokerRow, Clock, Outcome, Publisher, process_rows
 from bot.inbox._models import ConsumedEvent
 from bot.inbox._store import InboxStore
@@ -154,7 +155,7 @@ async def run_amqp_consumer(store: InboxStore, url: str, queue_name: str, clock:
             raise
         except Exception as error:
             failures += 1
-            if failures in (1, 10) or failures % 100 == 0:
+            if worth_logging(failures):
                 logger.warning("RabbitMQ consumer disconnected (%s); reconnecting (%s)", error,
                                failures)
         finally:

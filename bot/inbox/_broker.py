@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot._background import worth_logging
 from bot.handoff import recover_handoff
 from bot.inbox._models import ConsumerOffset, CustomerMessage
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake
@@ -250,7 +251,7 @@ async def run_consumer(store: InboxStore, reader: SqlBrokerReader, clock: Clock,
             raise
         except Exception:
             failures += 1
-            if failures in (1, 10) or failures % 100 == 0:
+            if worth_logging(failures):
                 logger.exception("event broker consumer failed (%s times in a row)", failures)
             read = 0
             await asyncio.sleep(min(10.0, interval * failures))

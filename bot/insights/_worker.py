@@ -15,6 +15,7 @@ from typing import Callable, List, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot._background import worth_logging
 from bot.database import make_engine, session_factory, transaction
 from bot.inbox import _models as _inbox_models  # noqa: F401 - offsets and handoff events
 from bot.inbox._broker import SqlBrokerReader
@@ -99,7 +100,7 @@ async def run_insights(settings: Settings, clock: Callable[[], datetime] = utcno
                 raise
             except Exception:
                 failures += 1
-                if failures in (1, 10) or failures % 100 == 0:
+                if worth_logging(failures):
                     logger.exception("insights worker failed (%s times in a row)", failures)
             await asyncio.sleep(pause)
     finally:
