@@ -175,9 +175,7 @@ async def record_answered_turn(
 
     async with agent.lock_store.lock(sender_id):
         tracker = await agent.tracker_store.get_or_create_tracker(sender_id)
-        if _turn_answered(list(tracker.events), message_id) or any(
-            getattr(e, "message_id", None) == message_id for e in tracker.events
-        ):
+        if any(getattr(e, "message_id", None) == message_id for e in tracker.events):
             return False
         parsed = await agent.parse_message(text)
         tracker.update(UserUttered(

@@ -324,38 +324,40 @@ class ChannelStore:
             )
             return [(str(row.external_id), str(row.payload)) for row in rows]
 
+    def _inbound(self, session: Session, channel: str, external_id: str
+                 ) -> Optional["InboundMessage"]:
+        return session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.channel == channel, InboundMessage.external_id == external_id
+            )
+        ).first()
+
+    @staticmethod
+    def _delivered_since(inbound: "InboundMessage", channel: str) -> Any:
+        """Deliveries that reached the sender of ``inbound`` after it was accepted."""
+        return select(ChannelDelivery).where(
+            ChannelDelivery.channel == channel,
+            ChannelDelivery.sender_id == inbound.sender_id,
+            ChannelDelivery.created_at >= inbound.received_at,
+            ChannelDelivery.status.not_in(("failed", "held", "sending")),
+        )
+
     def was_answered(self, channel: str, external_id: str) -> bool:
         """True if something reached the sender of inbound message ``external_id`` after it was
         accepted: the server stopped after the answer went out but before the message was marked
         handled (and before Rasa saved the tracker). The catch-up then does not answer twice."""
         with transaction(self.sessions) as session:
-            inbound = session.scalars(
-                select(InboundMessage).where(
-                    InboundMessage.channel == channel, InboundMessage.external_id == external_id
-                )
-            ).first()
+            inbound = self._inbound(session, channel, external_id)
             if inbound is None or not inbound.sender_id:
                 return False
-            answer = session.scalars(
-                select(ChannelDelivery.id).where(
-                    ChannelDelivery.channel == channel,
-                    ChannelDelivery.sender_id == inbound.sender_id,
-                    ChannelDelivery.created_at >= inbound.received_at,
-                    ChannelDelivery.status.not_in(("failed", "held", "sending")),
-                )
-            ).first()
-            return answer is not None
+            return session.scalars(self._delivered_since(inbound, channel)).first() is not None
 
     def answers_to(self, channel: str, external_id: str, until: datetime) -> List[str]:
         """Texts that reached the sender of inbound message ``external_id`` in reply to it:
         delivered after it was accepted, before the sender's next message and before ``until``
         (the restart), oldest first."""
         with transaction(self.sessions) as session:
-            inbound = session.scalars(
-                select(InboundMessage).where(
-                    InboundMessage.channel == channel, InboundMessage.external_id == external_id
-                )
-            ).first()
+            inbound = self._inbound(session, channel, external_id)
             if inbound is None or not inbound.sender_id:
                 return []
             following = session.scalars(
@@ -367,13 +369,8 @@ class ChannelStore:
             ).first()
             end = min(until, following) if following is not None else until
             rows = session.scalars(
-                select(ChannelDelivery).where(
-                    ChannelDelivery.channel == channel,
-                    ChannelDelivery.sender_id == inbound.sender_id,
-                    ChannelDelivery.created_at >= inbound.received_at,
-                    ChannelDelivery.created_at < end,
-                    ChannelDelivery.status.not_in(("failed", "held", "sending")),
-                ).order_by(ChannelDelivery.id)
+                self._delivered_since(inbound, channel)
+                .where(ChannelDelivery.created_at < end).order_by(ChannelDelivery.id)
             ).all()
             return [str(row.text) for row in rows if row.text]
 
