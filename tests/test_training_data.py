@@ -59,21 +59,34 @@ def test_every_intent_has_enough_varied_examples() -> None:
         assert counts.get(intent, 0) >= 15, intent
 
 
-def test_heldout_split_is_not_in_the_training_data() -> None:
-    def texts(path: Path) -> set[str]:
-        found = set()
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            if "intent" in block:
-                lines = block["examples"].splitlines()
-                found |= {x.strip()[2:].lower() for x in lines if x.strip()}
-        return found
+def _texts(path: Path) -> set[str]:
+    found = set()
+    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        if "intent" in block:
+            lines = block["examples"].splitlines()
+            found |= {x.strip()[2:].lower() for x in lines if x.strip()}
+    return found
 
+
+def _training_texts() -> set[str]:
     training: set[str] = set()
     for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
-        training |= texts(path)
-    heldout = texts(PROJECT_ROOT / "eval" / "heldout.yml")
+        training |= _texts(path)
+    return training
+
+
+def test_heldout_split_is_not_in_the_training_data() -> None:
+    heldout = _texts(PROJECT_ROOT / "eval" / "heldout.yml")
     assert len(heldout) >= 300
-    assert heldout & training == set()
+    assert heldout & _training_texts() == set()
+
+
+def test_development_split_is_neither_trained_on_nor_in_the_heldout_split() -> None:
+    """eval/development.yml is for diagnosis and thresholds: never trained on, never reported."""
+    development = _texts(PROJECT_ROOT / "eval" / "development.yml")
+    assert len(development) >= 450
+    assert development & _training_texts() == set()
+    assert development & _texts(PROJECT_ROOT / "eval" / "heldout.yml") == set()
 
 
 def test_heldout_dialogues_are_not_in_the_training_data() -> None:
