@@ -18,7 +18,7 @@ and the evaluation keep working. Confidences are calibrated probabilities over t
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -41,6 +41,8 @@ from bot.nlu.linear_model import LinearTextClassifier
 
 # Under response_selector.faq: the question parts of a message that asks several things.
 QUESTIONS_KEY = "questions"
+# The label of the "no topic" class learnt from ``background_intents`` (never answered).
+NO_TOPIC = "<no topic>"
 
 
 def utter_action(intent_response_key: str) -> str:
@@ -67,6 +69,10 @@ class LinearResponseSelector(LinearComponent):
             # that are this sure of different topics are listed under "questions".
             "question_confidence": 0.6,
             "question_margin": 0.3,
+            # Examples of these intents train a "no topic" class: a message that reads like
+            # them leaves less confidence for every topic, so the guard asks back instead of
+            # answering (near-miss out-of-scope questions).
+            "background_intents": [],
         }
 
     def __init__(
@@ -94,16 +100,22 @@ class LinearResponseSelector(LinearComponent):
         ]
         keys = [str(m.get(INTENT_RESPONSE_KEY)) for m in examples]
         texts = [str(m.get(TEXT)) for m in examples]
+        topics = sorted(set(keys))
         self.responses = {
             utter_action(key): list(training_data.responses.get(utter_action(key)) or [])
-            for key in sorted(set(keys))
+            for key in topics
         }
         if self._config["learn_from_responses"]:
-            for key in sorted(set(keys)):
+            for key in topics:
                 for response in self.responses[utter_action(key)]:
                     if response.get(TEXT):
                         texts.append(str(response[TEXT]))
                         keys.append(key)
+        background = set(self._config["background_intents"] or [])
+        for message in training_data.intent_examples:
+            if message.get(TEXT) and message.get(INTENT) in background:
+                texts.append(str(message.get(TEXT)))
+                keys.append(NO_TOPIC)
         self.model.fit(texts, keys)
         return self.persist({"responses": self.responses,
                              "all_retrieval_intents": self.all_retrieval_intents})
@@ -112,7 +124,7 @@ class LinearResponseSelector(LinearComponent):
         length = int(self._config["ranking_length"])
         for message in messages:
             text = str(message.get(TEXT) or "")
-            ranking = self.model.ranking(text, length) if text else []
+            ranking = self._ranking(text, length) if text else []
             if not ranking:
                 continue
             key, confidence = ranking[0]
@@ -138,6 +150,11 @@ class LinearResponseSelector(LinearComponent):
             message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
         return messages
 
+    def _ranking(self, text: str, length: int) -> List[Tuple[str, float]]:
+        """Topics best first; the "no topic" class only takes its share of confidence."""
+        ranking = [(k, c) for k, c in self.model.ranking(text, 0) if k != NO_TOPIC]
+        return ranking[:length] if length > 0 else ranking
+
     def _several_questions(self, text: str) -> List[Dict[str, Any]]:
         """The question parts of ``text`` read on their own, if they ask about ≥ 2 topics.
 
@@ -150,7 +167,7 @@ class LinearResponseSelector(LinearComponent):
         rows = self.model.predict(parts)
         found: List[Dict[str, Any]] = []
         for part, row in zip(parts, rows, strict=True):
-            order = row.argsort()[::-1]
+            order = [i for i in row.argsort()[::-1] if self.model.labels[int(i)] != NO_TOPIC]
             top = float(row[order[0]])
             runner_up = float(row[order[1]]) if len(order) > 1 else 0.0
             found.append({

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.answer_guard import AnswerConfidenceGuard
 from bot.nlu.faq_selector import LinearResponseSelector
-from tests.nlu._data import RESPONSES, context, resource, storage, training_data
+from tests.nlu._data import NLU_YAML, RESPONSES, context, resource, storage, training_data
 
 
 def _trained(tmp_path: Path) -> LinearResponseSelector:
@@ -83,3 +84,56 @@ def test_one_question_with_a_story_stays_one_answer(tmp_path: Path) -> None:
     message = Message({"text": "ich hab gestern bestellt. was kostet der versand nach österreich?"})
     selector.process([message])
     assert "questions" not in message.get("response_selector")["faq"]
+
+
+NEAR_MISSES = """
+- intent: out_of_scope
+  examples: |
+    - was kostet der versand bei amazon
+    - wie teuer ist die lieferung bei zalando
+    - versandkosten bei globetrotter
+    - porto für briefe bei der post
+    - wie kann ich bei ebay bezahlen
+    - rücksendung bei decathlon
+"""
+
+
+def _trained_with_background(tmp_path: Path, background: list[str]) -> LinearResponseSelector:
+    data = RasaYAMLReader().reads(NLU_YAML + NEAR_MISSES)
+    data.responses = dict(RESPONSES)
+    directory = tmp_path / "-".join(background or ["none"])
+    directory.mkdir()
+    model_storage = storage(directory)
+    config = {**LinearResponseSelector.get_default_config(), "background_intents": background}
+    trainer = LinearResponseSelector.create(config, model_storage, resource("faq"), context())
+    trained_resource = trainer.train(data)
+    return LinearResponseSelector.load(config, model_storage, trained_resource, context())
+
+
+def test_a_near_miss_question_is_not_answered_when_background_intents_are_learnt(
+    tmp_path: Path,
+) -> None:
+    guard = AnswerConfidenceGuard({"threshold": 0.5, "margin": 0.3})
+
+    def outcome(selector: LinearResponseSelector, text: str) -> Message:
+        message = Message({"text": text, "intent": {"name": "faq", "confidence": 0.99}})
+        guard.process(selector.process([message]))
+        return message
+
+    plain = _trained_with_background(tmp_path, [])
+    learnt = _trained_with_background(tmp_path, ["out_of_scope"])
+    near_miss = "was kostet der versand bei otto"
+    # Without the background class the other shop's shipping costs get our price list …
+    assert outcome(plain, near_miss).get("intent")["name"] == "faq"
+    # … with it the bot asks back instead, and "no topic" is never offered as an answer.
+    unsure = outcome(learnt, near_miss)
+    assert unsure.get("intent")["name"] == "nlu_fallback"
+    ranking = unsure.get("response_selector")["faq"]["ranking"]
+    assert {entry["intent_response_key"] for entry in ranking} == {
+        "faq/shipping_costs", "faq/returns", "faq/payment_methods"
+    }
+    # Our own questions are still answered.
+    sure = outcome(learnt, "was kostet der versand nach österreich")
+    assert sure.get("intent")["name"] == "faq"
+    assert sure.get("response_selector")["faq"]["response"]["utter_action"] == (
+        "utter_faq/shipping_costs")
