@@ -1,0 +1,48 @@
+"""Intents whose mistakes cost more get a higher confidence floor than the global fallback.
+
+Rasa's FallbackClassifier has one threshold for every intent. But a message wrongly read as a
+``complaint`` hands the conversation to the team at once, with an apology for a problem the
+customer never had, while a missed complaint is asked back (with a "Mit einem Menschen
+sprechen" button) and still reaches a person. So such intents may need more confidence:
+``floors: {complaint: 0.5}`` turns a complaint below 0.5 into ``nlu_fallback``, exactly as the
+FallbackClassifier does for every intent below its threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu._component import ConfigOnlyComponent
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class IntentConfidenceFloors(ConfigOnlyComponent):
+    """``nlu_fallback`` for an intent whose confidence is below its own floor."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"floors": {}}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        super().__init__(config)
+        self.floors = {str(k): float(v) for k, v in dict(self._config["floors"] or {}).items()}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            floor = self.floors.get(str(intent.get("name")))
+            confidence = float(intent.get("confidence") or 0.0)
+            if floor is None or confidence >= floor:
+                continue
+            fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": floor}
+            message.data[INTENT] = fallback
+            message.data.setdefault(INTENT_RANKING_KEY, [])
+            message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
+        return messages
