@@ -4,7 +4,9 @@ mit paypal zahlen?").
 A message is cut at question marks, sentence ends, line breaks and joining words (und, oder,
 außerdem, …). Only parts that read as a question count: they end with "?" or start with a
 question word or a verb ("kann ich …", "gibt es …"). Statements around a question ("Hallo, ich
-habe letzte Woche bestellt.") are not questions of their own.
+habe letzte Woche bestellt.") are not questions of their own, and what follows "und"/"oder"
+without being a question continues the question before it ("kann ich online bestellen und im
+laden abholen").
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from bot.nlu._fold import fold_german
 _CUT = re.compile(
     r"(\?+)|\n+|(?<=[.!;])\s+|\s+(?:und|oder|ausserdem|außerdem|zudem|sowie|and|also)\s+",
     re.IGNORECASE,
+)
+_JOINER = re.compile(
+    r"\s+(?:und|oder|ausserdem|außerdem|zudem|sowie|and|also)\s+", re.IGNORECASE
 )
 _WORDS = re.compile(r"\w+", re.UNICODE)
 # Joining words at the start of a part ("…. Außerdem: wie lange …") are not its first word.
@@ -41,19 +46,29 @@ def questions(text: str) -> List[str]:
     """The parts of ``text`` that read as questions, in order (empty if none or one part)."""
     parts: List[str] = []
     position = 0
+    joiner = ""  # the joining word ("und", "oder", …) before the part being read, if any
     for match in _CUT.finditer(text):
         end = match.end(1) if match.group(1) else match.start()
-        parts.append(text[position:end])
+        _add(parts, text[position:end], joiner)
+        joiner = match.group(0).strip() if _JOINER.fullmatch(match.group(0)) else ""
         position = match.end()
-    parts.append(text[position:])
-    found = []
-    for part in parts:
-        part = _LEADING_JOINERS.sub("", part)
-        words = _WORDS.findall(part)
-        if not words:
-            continue
-        asked = part.rstrip().endswith("?")
-        opens = fold_german(words[0]) in QUESTION_OPENERS
-        if (asked and len(words) >= 1) or (opens and len(words) >= 3):
-            found.append(part.strip())
-    return found
+    _add(parts, text[position:], joiner)
+    return [part.strip() for part in parts if _reads_as_question(part)]
+
+
+def _add(parts: List[str], part: str, joiner: str) -> None:
+    """Append ``part``; after "und"/"oder" a part that is no question of its own continues the
+    previous one ("kann ich online bestellen und im laden abholen")."""
+    if joiner and parts and not _reads_as_question(part):
+        parts[-1] = f"{parts[-1].rstrip()} {joiner} {part.strip()}"
+        return
+    parts.append(_LEADING_JOINERS.sub("", part))
+
+
+def _reads_as_question(part: str) -> bool:
+    words = _WORDS.findall(_LEADING_JOINERS.sub("", part))
+    if not words:
+        return False
+    asked = part.rstrip().endswith("?")
+    opens = fold_german(words[0]) in QUESTION_OPENERS
+    return asked or (opens and len(words) >= 3)

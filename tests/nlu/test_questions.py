@@ -15,6 +15,9 @@ from bot.nlu._questions import questions
         ("lieferzeit? versandkosten?", ["lieferzeit?", "versandkosten?"]),
         ("gibts nen rabatt fuer studis. ausserdem wie lang habt ihr offen",
          ["gibts nen rabatt fuer studis.", "wie lang habt ihr offen"]),
+        # What follows "und" without being a question belongs to the question before it.
+        ("kann ich online bestellen und im laden abholen, und wann habt ihr offen",
+         ["kann ich online bestellen und im laden abholen,", "wann habt ihr offen"]),
         ("how long does delivery take and can I pay with PayPal?",
          ["how long does delivery take", "can I pay with PayPal?"]),
     ],
