@@ -40,6 +40,13 @@ QUESTION_OPENERS = frozenset(
     how what when where which can could do does is are will
     """.split()
 )
+# Openers that make a question on their own, already with one more word ("gibts express").
+_QUESTION_WORDS = frozenset(
+    """
+    wie was wann wo wohin woher warum wieso weshalb welche welcher welches welchen welchem
+    wer wen wem wieviel wieviele gibt gibts how what when where which
+    """.split()
+)
 
 
 def questions(text: str) -> List[str]:
@@ -71,4 +78,6 @@ def _reads_as_question(part: str) -> bool:
         return False
     asked = part.rstrip().endswith("?")
     opens = fold_german(words[0]) in QUESTION_OPENERS
-    return asked or (opens and len(words) >= 3)
+    # "gibts express" is a question; "bin gespannt" (a verb opening a statement) is not.
+    enough = 2 if fold_german(words[0]) in _QUESTION_WORDS else 3
+    return asked or (opens and len(words) >= enough)

@@ -18,6 +18,8 @@ from bot.nlu._questions import questions
         # What follows "und" without being a question belongs to the question before it.
         ("kann ich online bestellen und im laden abholen, und wann habt ihr offen",
          ["kann ich online bestellen und im laden abholen,", "wann habt ihr offen"]),
+        ("liefert ihr an packstationen? und gibts expressversand",
+         ["liefert ihr an packstationen?", "gibts expressversand"]),
         ("how long does delivery take and can I pay with PayPal?",
          ["how long does delivery take", "can I pay with PayPal?"]),
     ],
