@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional
 
-from bot.dialogue_eval import DialogueResult, run_dialogues
+from bot.dialogue_eval import DIALOGUES, DialogueResult, load_dialogues, run_dialogues
 from bot.evaluation import evaluate
 
 
@@ -23,6 +23,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, help="model archive (default: fast test model)")
     parser.add_argument("--dialogues-only", action="store_true")
+    parser.add_argument("--dialogues", type=Path, default=DIALOGUES,
+                        help="dialogue file (default: the held-out eval/dialogues.yml; "
+                             "eval/development_dialogues.yml for diagnosis)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tests._stack import ensure_test_model, start_stack
@@ -35,7 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             def show(result: DialogueResult) -> None:
                 print(("ok   " if result.right else "FAIL ") + result.explain(), flush=True)
 
-            report = run_dialogues(stack, progress=show)
+            report = run_dialogues(stack, load_dialogues(args.dialogues), progress=show)
         finally:
             stack.stop()
     print(f"\ndialogues fully right: {report.fully_right_rate:.3f} ({len(report.results)})")
