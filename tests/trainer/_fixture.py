@@ -62,12 +62,13 @@ def make_fixture_bot(dest: Path) -> Path:
             if "intent" not in entry:
                 continue
             label = str(entry["intent"])
-            examples = _yaml.example_lines(entry.get("examples"))[:EXAMPLES_PER_INTENT]
-            if label.startswith("faq/"):
-                if label[4:] in FAQ_TOPICS:
-                    faq[label] = examples
-            else:
-                conversation[label] = examples
+            if label.startswith("faq/") and label[4:] not in FAQ_TOPICS:
+                continue
+            # The first examples of each label over the files in order (an intent may have
+            # examples in several files, e.g. faq_1.yml and faq_4.yml).
+            chosen = (faq if label.startswith("faq/") else conversation).setdefault(label, [])
+            missing = EXAMPLES_PER_INTENT - len(chosen)
+            chosen += _yaml.example_lines(entry.get("examples"))[:max(missing, 0)]
     _write_nlu(dest / "data" / "nlu" / "conversation.yml", conversation)
     _write_nlu(dest / "data" / "nlu" / "faq.yml", faq)
 
