@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue_eval import DialogueReport, load_dialogues, run_dialogues
+from bot.settings import PROJECT_ROOT
 from tests._stack import Stack
 
 pytestmark = pytest.mark.slow
@@ -27,6 +28,8 @@ FLOORS = {
     "two questions": 0.6,
 }
 FULLY_RIGHT_FLOOR = 0.86
+# eval/development_dialogues.yml (diagnosis set, never trained on): 0.894 on 2026-12-01.
+DEVELOPMENT_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +59,12 @@ def test_english_request_for_a_person_hands_over_at_once(report: DialogueReport)
 def test_paused_conversation_stays_quiet(report: DialogueReport) -> None:
     [paused] = [r for r in report.results if r.dialogue.category == "paused"]
     assert paused.right, paused.explain()
+
+
+def test_development_dialogues_stay_above_the_floor(stack: Stack) -> None:
+    development = run_dialogues(
+        stack, load_dialogues(PROJECT_ROOT / "eval" / "development_dialogues.yml"))
+    print("\ndevelopment dialogues:", round(development.fully_right_rate, 3),
+          development.categories())
+    assert len(development.results) >= 40
+    assert development.fully_right_rate >= DEVELOPMENT_FLOOR, development.failures()
