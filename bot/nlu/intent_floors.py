@@ -6,6 +6,11 @@ customer never had, while a missed complaint is asked back (with a "Mit einem Me
 sprechen" button) and still reaches a person. So such intents may need more confidence:
 ``floors: {complaint: 0.5}`` turns a complaint below 0.5 into ``nlu_fallback``, exactly as the
 FallbackClassifier does for every intent below its threshold.
+
+``unclear_intents`` are intents trained on purpose from vague messages ("das mit dem ding von
+neulich", "kurze frage"): recognised, they always become ``nlu_fallback``, so the bot asks back
+with the likeliest topics (and hands over the second time) instead of forcing the message into
+the nearest real intent, e.g. starting the order-status lookup.
 """
 
 from __future__ import annotations
@@ -24,15 +29,18 @@ from bot.nlu._component import ConfigOnlyComponent
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
 class IntentConfidenceFloors(ConfigOnlyComponent):
-    """``nlu_fallback`` for an intent whose confidence is below its own floor."""
+    """``nlu_fallback`` for an intent below its own floor, and always for an unclear intent."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"floors": {}}
+        return {"floors": {}, "unclear_intents": []}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self.floors = {str(k): float(v) for k, v in dict(self._config["floors"] or {}).items()}
+        # Always below their floor: an unclear intent is never acted on.
+        for name in self._config["unclear_intents"] or []:
+            self.floors[str(name)] = float("inf")
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -41,7 +49,8 @@ class IntentConfidenceFloors(ConfigOnlyComponent):
             confidence = float(intent.get("confidence") or 0.0)
             if floor is None or confidence >= floor:
                 continue
-            fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": floor}
+            fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                        "confidence": min(floor, 1.0)}
             message.data[INTENT] = fallback
             message.data.setdefault(INTENT_RANKING_KEY, [])
             message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))

@@ -30,3 +30,11 @@ def test_intents_without_a_floor_keep_the_global_threshold() -> None:
     message = _read_as("greet", 0.36)
     floors.process([message])
     assert message.get("intent")["name"] == "greet"
+
+
+def test_an_unclear_message_is_never_acted_on() -> None:
+    floors = IntentConfidenceFloors({"unclear_intents": ["unclear"]})
+    message = _read_as("unclear", 0.97)
+    floors.process([message])
+    assert message.get("intent") == {"name": "nlu_fallback", "confidence": 1.0}
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", "unclear"]
