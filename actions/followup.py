@@ -30,10 +30,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._tracker import latest_text, turns_since
+from actions._tracker import NLU_FALLBACK, latest_text, turns_since
+from bot.models import HandoffReason
+
+FOLLOWUP_INTENT = "faq_followup"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
 
 TOPICS_FILE = Path(__file__).with_name("topics.yml")
 FAQ_RESPONSE_PREFIX = "utter_faq/"
@@ -202,7 +206,21 @@ class ActionAnswerFollowup(Action):
         if topic is not None:
             dispatcher.utter_message(response=f"{FAQ_RESPONSE_PREFIX}{topic}")
             return []
+        if not previous and otherwise_out_of_scope(tracker.latest_message):
+            # Nothing to follow up on ("macht ihr auch skiservice?" as the first message): the
+            # message is what it reads as otherwise, a question no answer covers -> the team.
+            return [SlotSet("handoff_reason", HandoffReason.LOW_NLU_CONFIDENCE.value),
+                    FollowupAction("action_handoff")]
         return ask_back_or_hand_over(dispatcher, tracker, first_topic=previous)
+
+
+def otherwise_out_of_scope(latest_message: Dict[str, Any]) -> bool:
+    """Whether the likeliest intent besides the follow-up (and the fallback) is out_of_scope."""
+    others = [
+        str(entry.get("name")) for entry in latest_message.get("intent_ranking") or []
+        if entry.get("name") not in (FOLLOWUP_INTENT, NLU_FALLBACK)
+    ]
+    return bool(others) and others[0] == OUT_OF_SCOPE_INTENT
 
 
 __all__ = [

@@ -167,3 +167,21 @@ def test_a_resolved_follow_up_is_not_an_ask_back_so_the_next_miss_asks_back_agai
     messages, events = run(ActionHandleFallback(), tracker)
     assert [m["response"] for m in messages] == ["utter_ask_back"]
     assert not any(e.get("name") == "action_handoff" for e in events)
+
+
+def test_follow_up_without_a_previous_answer_that_reads_as_out_of_scope_goes_to_the_team() -> None:
+    first = user("macht ihr auch skiservice, also kanten schleifen?", "faq_followup",
+                 [("repair_service", 0.3), ("opening_hours", 0.2)])
+    first["parse_data"]["intent_ranking"] = [
+        {"name": "faq_followup", "confidence": 0.5},
+        {"name": "out_of_scope", "confidence": 0.3},
+        {"name": "faq", "confidence": 0.15},
+    ]
+    messages, events = run(ActionAnswerFollowup(), conversation(first))
+    assert messages == []
+    assert [(e["event"], e.get("name"), e.get("value")) for e in events] == [
+        ("slot", "handoff_reason", "low_nlu_confidence"), ("followup", "action_handoff", None)]
+    # After an answer the same message is read in that answer's context instead.
+    after = conversation(user("wie lange repariert ihr"), bot("utter_faq/repair_service"), first)
+    messages, events = run(ActionAnswerFollowup(), after)
+    assert events == [] and len(messages) == 1
