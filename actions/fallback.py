@@ -39,6 +39,9 @@ INTENT_BUTTONS = {
     "order_status": {"title": "Status meiner Bestellung", "payload": "/order_status"},
 }
 MAX_CANDIDATES = 3
+# A topic this unlikely is no guess worth a button ("hmm", "das mit dem ding von neulich" leave
+# every topic below it): with no topic left the bot asks to rephrase instead.
+MIN_BUTTON_CONFIDENCE = 0.1
 
 
 @lru_cache(maxsize=1)
@@ -70,9 +73,15 @@ def candidate_buttons(
 
     guard = latest_message.get("answer_guard")
     selector = (latest_message.get("response_selector") or {}).get("faq") or {}
-    faq_ranking = [entry.get("intent_response_key", "") for entry in selector.get("ranking") or []]
+    faq_ranking = [
+        str(entry.get("intent_response_key", "")) for entry in selector.get("ranking") or []
+        if float(entry.get("confidence") or 0.0) >= MIN_BUTTON_CONFIDENCE
+    ]
     if isinstance(guard, dict):
-        faq_ranking = [c.get("topic", "") for c in guard.get("candidates") or []] + faq_ranking
+        faq_ranking = [
+            str(c.get("topic", "")) for c in guard.get("candidates") or []
+            if float(c.get("confidence") or 0.0) >= MIN_BUTTON_CONFIDENCE
+        ] + faq_ranking
     for entry in latest_message.get("intent_ranking") or []:
         name = entry.get("name")
         if name == "faq":
