@@ -66,5 +66,6 @@ def test_development_dialogues_stay_above_the_floor(stack: Stack) -> None:
         stack, load_dialogues(PROJECT_ROOT / "eval" / "development_dialogues.yml"))
     print("\ndevelopment dialogues:", round(development.fully_right_rate, 3),
           development.categories())
+    print("\n".join(development.failures()))
     assert len(development.results) >= 40
     assert development.fully_right_rate >= DEVELOPMENT_FLOOR, development.failures()
