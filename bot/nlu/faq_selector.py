@@ -13,7 +13,10 @@ logistic regression that trains in seconds. The output is the ResponseSelector's
 
 so ``ActionRetrieveResponse`` (``utter_faq`` → ``utter_faq/<topic>``), AnswerConfidenceGuard
 and the evaluation keep working. Confidences are calibrated probabilities over the topics
-(they sum to 1 over all topics), which is what the guard's threshold and margin compare.
+(they sum to 1 over all topics), which is what the guard's threshold and margin compare. With
+``background_intents`` the model also learns a "no topic" class from those intents' examples:
+it is never answered nor listed, it only keeps its share of the probability, so a near-miss
+question leaves every topic unsure.
 """
 
 from __future__ import annotations
