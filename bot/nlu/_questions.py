@@ -16,13 +16,9 @@ from typing import List
 
 from bot.nlu._fold import fold_german
 
-_CUT = re.compile(
-    r"(\?+)|\n+|(?<=[.!;])\s+|\s+(?:und|oder|ausserdem|außerdem|zudem|sowie|and|also)\s+",
-    re.IGNORECASE,
-)
-_JOINER = re.compile(
-    r"\s+(?:und|oder|ausserdem|außerdem|zudem|sowie|and|also)\s+", re.IGNORECASE
-)
+_JOINING_WORDS = r"(?:und|oder|ausserdem|außerdem|zudem|sowie|and|also)"
+_JOINER = re.compile(rf"\s+{_JOINING_WORDS}\s+", re.IGNORECASE)
+_CUT = re.compile(rf"(\?+)|\n+|(?<=[.!;])\s+|{_JOINER.pattern}", re.IGNORECASE)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 # Joining words at the start of a part ("…. Außerdem: wie lange …") are not its first word.
 _LEADING_JOINERS = re.compile(
