@@ -263,22 +263,30 @@ def stop_services(services: List[Service]) -> None:
             service.process.kill()
 
 
+class StopRequest:
+    """Set by Ctrl-C (SIGINT) or SIGTERM once installed: the main loop then stops everything."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> "StopRequest":
+        signal.signal(signal.SIGINT, self._request)
+        signal.signal(signal.SIGTERM, self._request)
+        return self
+
+    def _request(self, signum: int, _frame: object) -> None:
+        self.requested = True
+
+
 def run_services(services: List[Service], banner: Callable[[], str]) -> int:
     """Start all, print ``banner()`` once healthy, block until Ctrl-C or a child dies."""
-    stopping = False
-
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = StopRequest().install()
     try:
         for service in services:
             service.process = subprocess.Popen(service.command, env=service.env, cwd=PROJECT_ROOT)
         wait_until_healthy(services)
         print(banner(), flush=True)
-        while not stopping:
+        while not stop.requested:
             for service in services:
                 assert service.process is not None
                 if service.process.poll() is not None:

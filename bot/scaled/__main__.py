@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from typing import List, Optional, Sequence
@@ -27,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(arguments: Optional[Sequence[str]] = None) -> int:
     from bot.cli import _prepare_model  # the same model rule as `make run`
-    from bot.launcher import check_port_free, ensure_secret_in_dotenv
+    from bot.launcher import StopRequest, check_port_free, ensure_secret_in_dotenv
     from bot.scaled._services import ensure_packages
     from bot.scaled._topology import Infrastructure, process_rss_mib, start_scaled
     from bot.settings import PROJECT_ROOT, load_environment, load_settings
@@ -49,14 +48,7 @@ def run(arguments: Optional[Sequence[str]] = None) -> int:
     print("Starte PostgreSQL, Redis und RabbitMQ (127.0.0.1) …", flush=True)
     infrastructure = Infrastructure.start(var_dir / "servers",
                                           queue=settings.event_broker_queue)
-    stopping = False
-
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = StopRequest().install()
     stack = None
     try:
         print(f"Starte {args.rasa}× Rasa, {args.actions}× Aktionsserver, {args.inbox}× Inbox "
@@ -78,7 +70,7 @@ def run(arguments: Optional[Sequence[str]] = None) -> int:
                          f"RSS {process_rss_mib(instance.process.pid):.0f} MiB")
         lines.append("Beenden mit Strg+C.")
         print("\n".join(lines), flush=True)
-        while not stopping:
+        while not stop.requested:
             for instance in stack.instances:
                 if not instance.alive():
                     print(f"{instance.name} wurde beendet; stoppe alles.\n{instance.tail()}",
