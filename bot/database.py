@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -48,3 +49,26 @@ def transaction(factory: "sessionmaker[Session]") -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_if_missing(session: Session, model: Any, values: Dict[str, Any], key: str) -> None:
+    """Insert a ``model`` row with ``values`` unless one with the same ``key`` exists.
+
+    Atomic when processes race: SQLite and PostgreSQL run ``INSERT … ON CONFLICT DO NOTHING``
+    (as a write it also takes the lock first); other databases try the insert in a savepoint
+    and let the duplicate go.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        session.execute(insert(model).values(**values).on_conflict_do_nothing(
+            index_elements=[key]))
+        return
+    try:
+        with session.begin_nested():
+            session.add(model(**values))
+    except IntegrityError:
+        pass

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from sqlalchemy import Column, DateTime, Integer, String, delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import transaction
+from bot.database import insert_if_missing, transaction
 from bot.models import SupportBase
 from bot.shop import OrderStatus, find_order
 
@@ -83,23 +83,7 @@ def _insert_if_missing(session: Session, number: str, now: datetime, policy: Loo
         "window_started_at": now,
         "expires_at": now + policy.window,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        session.execute(
-            insert(OrderLookupGuard).values(**values).on_conflict_do_nothing(
-                index_elements=["order_number"]
-            )
-        )
-        return
-    try:
-        with session.begin_nested():
-            session.add(OrderLookupGuard(**values))
-    except IntegrityError:
-        pass
+    insert_if_missing(session, OrderLookupGuard, values, "order_number")
 
 
 def _lock_row(

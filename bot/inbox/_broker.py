@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot._background import worth_logging
+from bot.database import insert_if_missing
 from bot.handoff import recover_handoff
 from bot.inbox._models import ConsumerOffset, CustomerMessage
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake
@@ -119,20 +120,7 @@ def _locked_offset(session: Session, now: datetime) -> ConsumerOffset:
     processes consuming at once take turns (PostgreSQL: the row lock; SQLite: the write lock
     the insert takes), and the later one skips the rows the earlier one did."""
     values = {"source": SOURCE, "last_id": 0, "updated_at": now}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        session.execute(
-            insert(ConsumerOffset).values(**values).on_conflict_do_nothing(
-                index_elements=["source"]
-            )
-        )
-    elif session.get(ConsumerOffset, SOURCE) is None:
-        session.add(ConsumerOffset(**values))
-        session.flush()
+    insert_if_missing(session, ConsumerOffset, values, "source")
     offset = session.get(ConsumerOffset, SOURCE, with_for_update=True, populate_existing=True)
     assert offset is not None
     return offset
