@@ -11,17 +11,19 @@ import random
 import re
 import shutil
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Dict, List
+from typing import AsyncIterator, Dict, List, Tuple
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from rasa.shared.core.events import ActionExecuted, Event
 
 from bot.answers import AnswerStore
 from bot.inbox import create_app
 from bot.inbox._context import INBOX_KEY
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from bot.trainer import Project, load_training_data
 from bot.trainer._web import SNAPSHOTS_KEY, add_trainer_routes
 from tests.inbox._support import add_agent, login, make_settings, run_async
@@ -40,6 +42,23 @@ async def ready_page(client: TestClient, path: str = "/inbox/trainer") -> str:
     raise AssertionError("the review queue was not grouped within a minute")
 
 
+@asynccontextmanager
+async def trainer_client(settings: Settings, project: Project
+                         ) -> AsyncIterator[Tuple[web.Application, TestClient]]:
+    """The real inbox app with the trainer routes for ``project``, served on loopback."""
+    app = create_app(settings, background=False)
+    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        yield app, client
+    finally:
+        await client.close()
+        await server.close()
+
+
 @pytest.fixture()
 def var(tmp_path: Path) -> Path:
     folder = tmp_path / "var"
@@ -56,13 +75,7 @@ async def test_trainer_page_lists_masked_messages_and_labels_them(
     project: Project, var: Path
 ) -> None:
     settings = make_settings(var)
-    app = create_app(settings, background=False)
-    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = TestClient(server)
-    await client.start_server()
-    try:
+    async with trainer_client(settings, project) as (app, client):
         anonymous = await client.get("/inbox/trainer", allow_redirects=False)
         assert anonymous.status == 302 and anonymous.headers["Location"] == "/login"
         add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
@@ -89,9 +102,6 @@ async def test_trainer_page_lists_masked_messages_and_labels_them(
             load_training_data(project).examples_of("order_status")
         report = await client.get("/inbox/trainer/report/")
         assert report.status == 404 and "python -m bot evaluate" in await report.text()
-    finally:
-        await client.close()
-        await server.close()
 
 
 EDITED = ("Innerhalb Deutschlands zahlst du 4,95 € Versand, ab 50 € Bestellwert gar nichts. "
@@ -104,55 +114,48 @@ async def test_trainer_page_edits_a_faq_answer_live_and_undoes_it(
 ) -> None:
     shutil.copytree(PROJECT_ROOT / "company", project.root / "company")
     settings = make_settings(var)
-    app = create_app(settings, background=False)
-    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
     store = AnswerStore.open(settings.support_db_url)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = TestClient(server)
-    await client.start_server()
-    try:
-        form = {"topic": "shipping_costs", "decision": "edit", "answer": EDITED}
-        anonymous = await client.post("/inbox/trainer/answer", data=form, allow_redirects=False)
-        assert anonymous.status == 401
-        add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
-        csrf = await login(client, "mia")
-        page = html.unescape(await ready_page(client))
-        assert 'id="a-shipping_costs"' in page
-        assert "shipping_costs</strong> – aus domain.yml" in page
-        forged = await client.post("/inbox/trainer/answer", data=form, allow_redirects=False)
-        assert forged.status == 403
-        assert store.history("shipping_costs") == []
+    async with trainer_client(settings, project) as (app, client):
+        try:
+            form = {"topic": "shipping_costs", "decision": "edit", "answer": EDITED}
+            anonymous = await client.post("/inbox/trainer/answer", data=form, allow_redirects=False)
+            assert anonymous.status == 401
+            add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
+            csrf = await login(client, "mia")
+            page = html.unescape(await ready_page(client))
+            assert 'id="a-shipping_costs"' in page
+            assert "shipping_costs</strong> – aus domain.yml" in page
+            forged = await client.post("/inbox/trainer/answer", data=form, allow_redirects=False)
+            assert forged.status == 403
+            assert store.history("shipping_costs") == []
 
-        dropped = {**form, "csrf_token": csrf, "answer": EDITED.replace("ab 50 € ", "ab ")}
-        refused = html.unescape(await (await client.post("/inbox/trainer/answer",
-                                                         data=dropped)).text())
-        assert "Nicht übernommen: Es fehlen Fakten aus company/bergpfad.yml: „50 €“" in refused
-        formal = {**form, "csrf_token": csrf, "answer": EDITED + " Wir senden Ihnen gern mehr."}
-        refused = html.unescape(await (await client.post("/inbox/trainer/answer",
-                                                         data=formal)).text())
-        assert "Die Antwort siezt" in refused
-        assert store.history("shipping_costs") == []
+            dropped = {**form, "csrf_token": csrf, "answer": EDITED.replace("ab 50 € ", "ab ")}
+            refused = html.unescape(await (await client.post("/inbox/trainer/answer",
+                                                             data=dropped)).text())
+            assert "Nicht übernommen: Es fehlen Fakten aus company/bergpfad.yml: „50 €“" in refused
+            formal = {**form, "csrf_token": csrf, "answer": EDITED + " Wir senden Ihnen gern mehr."}
+            refused = html.unescape(await (await client.post("/inbox/trainer/answer",
+                                                             data=formal)).text())
+            assert "Die Antwort siezt" in refused
+            assert store.history("shipping_costs") == []
 
-        saved = html.unescape(await (await client.post(
-            "/inbox/trainer/answer", data={**form, "csrf_token": csrf})).text())
-        assert "Gespeichert: die neue Antwort für shipping_costs ist in wenigen Sekunden live" \
-            in saved
-        assert f">{EDITED}</textarea>" in saved and "live geändert von mia am" in saved
-        live = store.live("shipping_costs")
-        assert live is not None and live.author == "mia" and live.text == EDITED
+            saved = html.unescape(await (await client.post(
+                "/inbox/trainer/answer", data={**form, "csrf_token": csrf})).text())
+            assert "Gespeichert: die neue Antwort für shipping_costs ist in wenigen Sekunden live" \
+                in saved
+            assert f">{EDITED}</textarea>" in saved and "live geändert von mia am" in saved
+            live = store.live("shipping_costs")
+            assert live is not None and live.author == "mia" and live.text == EDITED
 
-        undo = {"topic": "shipping_costs", "decision": "undo", "csrf_token": csrf}
-        undone = html.unescape(await (await client.post("/inbox/trainer/answer",
-                                                        data=undo)).text())
-        assert "Rückgängig gemacht: für shipping_costs gilt wieder die Antwort aus domain.yml" \
-            in undone
-        assert "rückgängig gemacht von mia am" in undone
-        assert store.live("shipping_costs") is None
-    finally:
-        store.close()
-        await client.close()
-        await server.close()
+            undo = {"topic": "shipping_costs", "decision": "undo", "csrf_token": csrf}
+            undone = html.unescape(await (await client.post("/inbox/trainer/answer",
+                                                            data=undo)).text())
+            assert "Rückgängig gemacht: für shipping_costs gilt wieder die Antwort aus domain.yml" \
+                in undone
+            assert "rückgängig gemacht von mia am" in undone
+            assert store.live("shipping_costs") is None
+        finally:
+            store.close()
 
 
 WORDS = ("paket lieferung rechnung farbe größe rucksack zelt schlafsack wandern schuhe retoure "
@@ -183,13 +186,7 @@ async def test_trainer_page_with_1000_missed_messages_is_paginated_and_chat_keep
 ) -> None:
     folder = busy_var
     settings = make_settings(folder)
-    app = create_app(settings, background=False)
-    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = TestClient(server)
-    await client.start_server()
-    try:
+    async with trainer_client(settings, project) as (app, client):
         add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
         csrf = await login(client, "mia")
         started = time.monotonic()
@@ -231,9 +228,6 @@ async def test_trainer_page_with_1000_missed_messages_is_paginated_and_chat_keep
         remaining = [await (await client.get(f"/inbox/trainer?page={n}")).text()
                      for n in range(1, int(pages.group(1)) + 1)]
         assert not any(f'value="{group.group(1)}"' in p for p in remaining)
-    finally:
-        await client.close()
-        await server.close()
 
 
 @run_async
@@ -245,13 +239,7 @@ async def test_trainer_page_lists_answer_ratings_weakest_first(
     settings = make_settings(var)
     plant(settings.support_db_url, [("shipping_costs", i < 9) for i in range(10)]
           + [("return_policy", i < 2) for i in range(8)] + [("delivery_time", False)])
-    app = create_app(settings, background=False)
-    add_trainer_routes(app, dataclasses.replace(settings, root=project.root))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = TestClient(server)
-    await client.start_server()
-    try:
+    async with trainer_client(settings, project) as (app, client):
         add_agent(app[INBOX_KEY].db(), "mia", role="trainer")
         await login(client, "mia")
         page = html.unescape(await ready_page(client))
@@ -264,6 +252,3 @@ async def test_trainer_page_lists_answer_ratings_weakest_first(
         answers = re.findall(r'<section class="answer" id="a-(\w+)">', page)
         assert answers[:3] == ["return_policy", "shipping_costs", "delivery_time"]
         assert "return_policy</strong> – aus domain.yml · 2× 👍 · 6× 👎" in page
-    finally:
-        await client.close()
-        await server.close()
