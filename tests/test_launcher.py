@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -137,3 +139,42 @@ def test_a_token_starting_with_a_dash_reaches_rasa(tmp_path: Path) -> None:
     argv = rasa_arguments(command[3:], "-starts-with-dash")
     args = create_argument_parser().parse_args(argv[1:])
     assert args.auth_token == "-starts-with-dash"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigterm_stops_every_service_and_frees_the_ports(tmp_path: Path) -> None:
+    """Ctrl-C / SIGTERM on `make run`: every service stops, nothing keeps listening."""
+    ports = {name: _free_port() for name in ("RASA_PORT", "ACTION_PORT", "INBOX_PORT")}
+    env = clean_env(tmp_path, BOT_MODEL_DIR=str(tmp_path / "models"),
+                    **{name: str(port) for name, port in ports.items()})
+    log = tmp_path / "run.log"
+    with log.open("w") as output:
+        launcher = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT,
+                                    env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 300  # trains the model once, then starts
+            while "ist bereit" not in log.read_text() and launcher.poll() is None:
+                assert time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(1)
+            assert launcher.poll() is None, log.read_text()[-2000:]
+            assert all(_listening(port) for port in ports.values())
+            launcher.send_signal(signal.SIGTERM)
+            code = launcher.wait(timeout=60)
+        finally:
+            if launcher.poll() is None:
+                launcher.kill()
+    printed = log.read_text()
+    assert code == 0, printed[-2000:]
+    assert "Alle Dienste gestoppt." in printed
+    assert not any(_listening(port) for port in ports.values())
