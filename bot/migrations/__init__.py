@@ -7,22 +7,29 @@ in code, so no ``alembic.ini`` is needed. Every process that uses a database cal
 
 An upgrade runs in one transaction that first takes a lock (PostgreSQL: an advisory lock;
 SQLite: ``BEGIN IMMEDIATE``, the write lock), so processes starting at once migrate one after
-the other and the later ones find the work done. A database made before migrations existed
-(tables, no version table) is adopted by the first revision: it creates only what is missing
-and adds the columns older code added in place (see ``support/versions/v0001_initial.py``).
+the other and the later ones find the work done. On SQLite the check and the upgrade also hold
+an exclusive lock on a file beside the database (``<file>.migrate.lock``): SQLite's own locks
+answer "database is locked" instead of waiting in some moments (a new file switching to WAL,
+the last connection checkpointing), so migrators of one file never meet inside SQLite.
+
+A database made before migrations existed (tables, no version table) is adopted by the first
+revision: it creates only what is missing and adds the columns older code added in place
+(see ``support/versions/v0001_initial.py``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
 import sys
 import tempfile
 import zlib
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
@@ -103,11 +110,36 @@ def _ignored_tables(database: str) -> Tuple[str, ...]:
     return (*FOREIGN_TABLES, *others, *VERSION_TABLES.values())
 
 
+def _sqlite_file(url: str) -> Optional[Path]:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    if url.startswith("sqlite:///") and url[len("sqlite:///"):] not in ("", ":memory:"):
+        return Path(url[len("sqlite:///"):].split("?", 1)[0])
+    return None
+
+
 def _reader(url: str) -> Engine:
     """A plain engine for reading the version (a new SQLite file gets its folder)."""
-    if url.startswith("sqlite:///") and url[len("sqlite:///"):] not in ("", ":memory:"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, future=True, poolclass=NullPool)
+    path = _sqlite_file(url)
+    if path is None:
+        return create_engine(url, future=True, poolclass=NullPool)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, future=True, poolclass=NullPool, connect_args={"timeout": 30})
+
+
+@contextmanager
+def _migrating(url: str) -> Iterator[None]:
+    """SQLite file: hold ``<file>.migrate.lock`` exclusively (threads and processes alike)."""
+    path = _sqlite_file(url)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.migrate.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def migration_engine(url: str) -> Engine:
@@ -194,13 +226,21 @@ def upgrade(
     extra_versions: Optional[Path] = None,
 ) -> Tuple[Optional[str], Optional[str]]:
     """Migrate ``database`` to ``revision``; returns (revision before, revision after)."""
+    _check_database(database)
+    url = _url(target)
+    with _migrating(url):
+        return _upgrade(url, database, revision, extra_versions)
+
+
+def _upgrade(
+    url: str, database: str, revision: str, extra_versions: Optional[Path],
+) -> Tuple[Optional[str], Optional[str]]:
     from alembic import command
     from alembic.util import CommandError
 
     # Alembic narrates every plugin and context at INFO; our own line says what was migrated.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    _check_database(database)
-    engine = migration_engine(_url(target))
+    engine = migration_engine(url)
     try:
         with engine.begin() as connection:
             _lock(connection, database)
@@ -225,9 +265,12 @@ def upgrade(
 
 def ensure_schema(target: Union[str, Engine], database: str = SUPPORT) -> None:
     """Bring ``database`` to the newest revision unless it is there already (one query then)."""
-    if current(target, database) == head(database):
-        return
-    upgrade(target, database)
+    _check_database(database)
+    url = _url(target)
+    with _migrating(url):
+        if current(url, database) == head(database):
+            return
+        _upgrade(url, database, "head", None)
 
 
 def differences(target: Union[str, Engine], database: str) -> List[str]:
