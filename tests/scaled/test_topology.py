@@ -45,12 +45,13 @@ QUESTIONS = [
 ]
 
 
-def test_quick_messages_of_one_customer_are_answered_one_at_a_time_in_order(
+def test_quick_messages_of_one_customer_are_answered_one_at_a_time(
     scaled: ScaledStack,
 ) -> None:
     """5 messages sent without waiting for answers, alternately to both instances: the Redis
     lock store makes them take turns, so each answer follows its own question and nothing is
-    lost (with a per-instance lock both instances work on the same tracker at once)."""
+    lost (with a per-instance lock both instances work on the same tracker at once). They take
+    turns in the order they reached Rasa, which two HTTP paths 10 ms apart do not fix."""
     sender = new_customer("quick")
     instances = scaled.of("rasa")
     answers: Dict[int, str] = {}
@@ -64,12 +65,12 @@ def test_quick_messages_of_one_customer_are_answered_one_at_a_time_in_order(
         thread = threading.Thread(target=one, args=(index,))
         thread.start()
         threads.append(thread)
-        time.sleep(0.01)  # arrival order = the order a customer typed them
+        time.sleep(0.01)  # typed quickly one after the other
     for thread in threads:
         thread.join(timeout=180)
     assert sorted(answers) == list(range(len(QUESTIONS))), "every message got an answer"
     events = tracker_events(scaled, sender)
-    assert user_texts(events) == QUESTIONS
+    assert sorted(user_texts(events)) == sorted(QUESTIONS), "each message once in the history"
     # Turn by turn: after each question, its answer, before the next question.
     turns: List[Tuple[str, List[str]]] = []
     for event in events:
@@ -77,10 +78,10 @@ def test_quick_messages_of_one_customer_are_answered_one_at_a_time_in_order(
             turns.append((str(event.get("text")), []))
         elif event.get("event") == "bot" and turns:
             turns[-1][1].append(str(event.get("text")))
-    for index, (question, bot_texts) in enumerate(turns):
+    for question, bot_texts in turns:
         assert bot_texts, f"no answer right after {question!r}"
         for said in bot_texts:
-            assert said in answers[index], f"answer of {question!r} out of turn"
+            assert said in answers[QUESTIONS.index(question)], f"answer of {question!r} out of turn"
 
 
 def test_shipping_loads_the_model_into_every_rasa_instance(
