@@ -1,7 +1,7 @@
 """Choose the fallback thresholds on the development set, never on the held-out set.
 
 By default a model is trained on all training data and its raw confidences on
-``eval/development.yml`` (504 messages written independently of the training data, never
+``eval/development.yml`` (717 messages written independently of the training data, never
 trained on) are re-judged under a grid of thresholds. ``--split`` uses the older way instead:
 the training data split 80/20 (seeded, stratified by Rasa), trained on the 80 %, judged on the
 20 %. ``eval/heldout.yml`` is never read here. Run: ``.venv/bin/python -m bench.tune_thresholds``
