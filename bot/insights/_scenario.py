@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -80,6 +80,13 @@ def examples() -> Dict[str, Tuple[str, ...]]:
     return {key: tuple(values) for key, values in found.items()}
 
 
+def _pick(rng: random.Random, options: Sequence[str]) -> str:
+    """One of ``options`` for exactly one draw of ``rng``: ``rng.choice`` draws more or fewer
+    random bits depending on the number of options, so a phrase added to the training data
+    would change every later draw and with it the whole simulated month."""
+    return options[min(int(rng.random() * len(options)), len(options) - 1)]
+
+
 def _poisson(rng: random.Random, rate: float) -> int:
     """Knuth's method (rates here are small)."""
     limit, count, product = pow(2.718281828459045, -rate), 0, rng.random()
@@ -93,7 +100,7 @@ def _conversation(rng: random.Random, start: datetime, kind: str) -> Conversatio
     phrases = examples()
     if kind == "faq":
         topic = rng.choices(list(TOPIC_WEIGHTS), weights=list(TOPIC_WEIGHTS.values()))[0]
-        messages = [rng.choice(phrases.get(f"faq/{topic}") or (topic,))]
+        messages = [_pick(rng, phrases.get(f"faq/{topic}") or (topic,))]
         after = rng.random()
         if after < 0.3:
             messages.append("danke")
@@ -106,7 +113,7 @@ def _conversation(rng: random.Random, start: datetime, kind: str) -> Conversatio
         number, postcode = rng.choice(ORDERS)
         return Conversation(start, kind, ["wo ist meine bestellung", number, postcode])
     if kind == "complaint":
-        return Conversation(start, kind, [rng.choice(phrases.get("complaint") or ("frechheit",))],
+        return Conversation(start, kind, [_pick(rng, phrases.get("complaint") or ("frechheit",))],
                             rating=rng.choice((1, 2, 3, 4, None)))
     if kind == "human":
         return Conversation(start, kind, ["Ich will mit einem Menschen sprechen"],
@@ -142,6 +149,8 @@ def plan(days: float, *, end: datetime, seed: int = 15, per_day: float = 60.0,
                 conversations.append(_conversation(rng, start, rng.choices(kinds, weights)[0]))
         hour += timedelta(hours=1)
     if incident:
+        # Its own stream: the incident does not depend on how the month before it was drawn.
+        rng = random.Random(seed * 7919 + 1)  # noqa: S311 - simulated traffic, not security
         begin = incident_start(end, zone)
         for offset in range(INCIDENT_HOURS):
             at = begin + timedelta(hours=offset)
