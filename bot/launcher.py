@@ -101,6 +101,8 @@ def _pika_broker(url: str, queue: str) -> Dict[str, object]:
 
 
 LIVE_ANSWER_GENERATOR = "bot.answers.nlg.LiveAnswerGenerator"
+# Rasa's RedisLockStore with atomic ticket changes (several Rasa instances, one Redis).
+ATOMIC_REDIS_LOCK_STORE = "bot.scaled.lock_store.AtomicRedisLockStore"
 
 
 def write_endpoints(settings: Settings, path: Path) -> Path:
@@ -125,7 +127,7 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
 
         parsed = urlparse(redis_url)
         endpoints["lock_store"] = {
-            "type": "redis",
+            "type": ATOMIC_REDIS_LOCK_STORE,
             "url": parsed.hostname or "127.0.0.1",
             "port": parsed.port or 6379,
             "db": int((parsed.path or "/0").lstrip("/") or 0),

@@ -110,7 +110,10 @@ def test_scaled_out_endpoints(tmp_path: Path) -> None:
         "type": "SQL", "dialect": "postgresql", "db": "tracker", "url": "127.0.0.1",
         "port": 5433, "username": "bot", "password": "pw",
     }
-    assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6380, "db": 2}
+    assert endpoints["lock_store"] == {
+        "type": "bot.scaled.lock_store.AtomicRedisLockStore", "url": "127.0.0.1", "port": 6380,
+        "db": 2,
+    }
     credentials = yaml.safe_load(write_credentials(settings, tmp_path / "c.yml").read_text())
     assert "channels.telegram.TelegramInput" in credentials
 
