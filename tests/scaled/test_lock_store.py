@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import List
+from typing import Callable, List
 from urllib.parse import urlparse
 
 import redis
@@ -22,14 +22,14 @@ def _store(infrastructure: Infrastructure) -> AtomicRedisLockStore:
     return AtomicRedisLockStore(host=url.hostname, port=url.port, db=3)
 
 
-def _at_once(target: object, count: int = INSTANCES) -> None:
+def _at_once(target: Callable[[int], None], count: int = INSTANCES) -> None:
     barrier = threading.Barrier(count)
     errors: List[BaseException] = []
 
     def run(index: int) -> None:
         try:
             barrier.wait()
-            target(index)  # type: ignore[operator]
+            target(index)
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
