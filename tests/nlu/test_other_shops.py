@@ -1,0 +1,54 @@
+"""OrdersFromOtherShops: an order placed at another shop is out of scope, not looked up."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.other_shops import OrdersFromOtherShops
+
+SHOPS = OrdersFromOtherShops({
+    "faq_topics": ["wrong_or_missing_item", "return_policy"],
+    "shops": ["zalando", "about you", "sport schuster", "h&m", "otto"],
+})
+
+
+def _read_as(text: str, name: str, topic: Optional[str] = None) -> Message:
+    message = Message({"text": text})
+    message.set("intent", {"name": name, "confidence": 0.9}, add_to_output=True)
+    message.set("intent_ranking", [{"name": name, "confidence": 0.9}], add_to_output=True)
+    if topic:
+        message.set("response_selector", {"faq": {"response": {
+            "intent_response_key": topic}}}, add_to_output=True)
+    return message
+
+
+@pytest.mark.parametrize("text, name, topic", [
+    ("mein Zalando paket ist immer noch nicht da", "order_status", None),
+    ("wo bleibt meine lieferung von aboutyou??", "order_status", None),
+    ("sendung GT-88213 von Sport-Schuster", "inform", None),
+    ("hab über otto bestellt und die falsche farbe bekommen", "faq",
+     "faq/wrong_or_missing_item"),
+    ("kann ich meine H&M hose bei euch zurückgeben", "faq", "faq/return_policy"),
+])
+def test_an_order_at_another_shop_is_out_of_scope(
+    text: str, name: str, topic: Optional[str]
+) -> None:
+    message = _read_as(text, name, topic)
+    SHOPS.process([message])
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 0.9}
+    assert message.get("intent_ranking")[0]["name"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("text, name, topic", [
+    ("wo ist mein paket? BP-123456", "order_status", None),
+    ("ist das bei euch günstiger als bei zalando?", "faq", "faq/price_match"),
+    ("ich hab ein hemd in der ottobock klinik vergessen", "order_status", None),
+    ("bestellt hab ich mit meinem mann otto zusammen", "greet", None),
+])
+def test_other_messages_keep_their_meaning(text: str, name: str, topic: Optional[str]) -> None:
+    message = _read_as(text, name, topic)
+    SHOPS.process([message])
+    assert message.get("intent")["name"] == name
