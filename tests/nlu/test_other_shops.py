@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Optional
 
 import pytest
+import yaml
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.other_shops import OrdersFromOtherShops
+from bot.settings import PROJECT_ROOT
 
 SHOPS = OrdersFromOtherShops({
     "faq_topics": ["wrong_or_missing_item", "return_policy"],
@@ -52,3 +54,24 @@ def test_other_messages_keep_their_meaning(text: str, name: str, topic: Optional
     message = _read_as(text, name, topic)
     SHOPS.process([message])
     assert message.get("intent")["name"] == name
+
+
+def _shipped() -> OrdersFromOtherShops:
+    """The component as config.yml configures it (its real shop list)."""
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    [config] = [c for c in pipeline["pipeline"] if c["name"].endswith(".OrdersFromOtherShops")]
+    return OrdersFromOtherShops(config)
+
+
+@pytest.mark.parametrize("text, elsewhere", [
+    ("hab bei Otto bestellt und nix kam", True),
+    ("mein otto-paket ist seit tagen unterwegs", True),
+    ("meine AboutYou lieferung fehlt", True),
+    ("hallo, hier ist Otto Meier, wo bleibt mein paket?", False),
+    ("wo ist meine jacke in xxl", False),
+    ("ist meine bestellung BP-123456 schon raus", False),
+])
+def test_the_shipped_shop_list(text: str, elsewhere: bool) -> None:
+    message = _read_as(text, "order_status")
+    _shipped().process([message])
+    assert (message.get("intent")["name"] == "out_of_scope") is elsewhere
