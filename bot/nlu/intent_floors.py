@@ -11,11 +11,17 @@ FallbackClassifier does for every intent below its threshold.
 neulich", "kurze frage"): recognised, they always become ``nlu_fallback``, so the bot asks back
 with the likeliest topics (and hands over the second time) instead of forcing the message into
 the nearest real intent, e.g. starting the order-status lookup.
+
+``fall_through_min``: an intent below its floor is read as the next intent of the ranking
+instead, when that one has at least this confidence (and is above its own floor). "die
+zeltstangen sind verbogen angekommen 😡 wie läuft das jetzt" is a little angry (complaint 0.42)
+but mostly asks what to do with a damaged parcel: it gets that FAQ answer (still subject to the
+answer guard) instead of being asked back. Unset, everything below a floor is asked back.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
@@ -33,14 +39,31 @@ class IntentConfidenceFloors(ConfigOnlyComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"floors": {}, "unclear_intents": []}
+        return {"floors": {}, "unclear_intents": [], "fall_through_min": None}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self.floors = {str(k): float(v) for k, v in dict(self._config["floors"] or {}).items()}
         # Always below their floor: an unclear intent is never acted on.
-        for name in self._config["unclear_intents"] or []:
-            self.floors[str(name)] = float("inf")
+        self.unclear = {str(name) for name in self._config["unclear_intents"] or []}
+        for name in self.unclear:
+            self.floors[name] = float("inf")
+        minimum = self._config["fall_through_min"]
+        self.fall_through_min = None if minimum is None else float(minimum)
+
+    def _next_reading(self, message: Message, below: str) -> Optional[Dict[str, Any]]:
+        """The next intent of the ranking, if likely enough to act on instead of ``below``."""
+        if self.fall_through_min is None or below in self.unclear:
+            return None
+        for entry in message.get(INTENT_RANKING_KEY) or []:
+            name = str(entry.get("name"))
+            if name in (below, DEFAULT_NLU_FALLBACK_INTENT_NAME):
+                continue
+            confidence = float(entry.get("confidence") or 0.0)
+            if confidence >= max(self.fall_through_min, self.floors.get(name, 0.0)):
+                return {"name": name, "confidence": confidence}
+            return None
+        return None
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -48,6 +71,10 @@ class IntentConfidenceFloors(ConfigOnlyComponent):
             floor = self.floors.get(str(intent.get("name")))
             confidence = float(intent.get("confidence") or 0.0)
             if floor is None or confidence >= floor:
+                continue
+            reading = self._next_reading(message, str(intent.get("name")))
+            if reading is not None:
+                message.data[INTENT] = reading
                 continue
             fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME,
                         "confidence": min(floor, 1.0)}

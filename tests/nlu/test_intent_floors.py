@@ -38,3 +38,33 @@ def test_an_unclear_message_is_never_acted_on() -> None:
     floors.process([message])
     assert message.get("intent") == {"name": "nlu_fallback", "confidence": 1.0}
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["nlu_fallback", "unclear"]
+
+
+def _ranked(*ranking: tuple[str, float]) -> Message:
+    message = Message({"text": "die stangen sind verbogen angekommen 😡 wie läuft das jetzt"})
+    name, confidence = ranking[0]
+    message.set("intent", {"name": name, "confidence": confidence}, add_to_output=True)
+    message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking],
+                add_to_output=True)
+    return message
+
+
+def test_an_unsure_complaint_falls_through_to_a_likely_next_reading() -> None:
+    floors = IntentConfidenceFloors({"floors": {"complaint": 0.5}, "fall_through_min": 0.3})
+    message = _ranked(("complaint", 0.42), ("faq", 0.4), ("greet", 0.1))
+    floors.process([message])
+    assert message.get("intent") == {"name": "faq", "confidence": 0.4}
+
+
+def test_an_unsure_complaint_without_a_likely_next_reading_is_asked_back() -> None:
+    floors = IntentConfidenceFloors({"floors": {"complaint": 0.5}, "fall_through_min": 0.3})
+    message = _ranked(("complaint", 0.42), ("faq", 0.2), ("greet", 0.15))
+    floors.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_an_unclear_message_never_falls_through() -> None:
+    floors = IntentConfidenceFloors({"unclear_intents": ["unclear"], "fall_through_min": 0.3})
+    message = _ranked(("unclear", 0.5), ("order_status", 0.45))
+    floors.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
