@@ -11,11 +11,17 @@ A message that asks several things ("wie lange dauert die lieferung und kann ich
 zahlen?") must not get one answer as if it covered all: when the selector found question parts
 sure of different topics (``questions``), the reason is ``several_questions`` and the candidates
 are those topics in the customer's order; ``action_handle_fallback`` answers each.
+
+``fall_through_intents``: when no answer is sure and the next reading of the message is one of
+these intents with at least ``fall_through_min`` confidence, the message is read as that intent
+instead of being asked back. "will wissen wo meine bestellung grad ist" sounds a little like a
+store question (FAQ 0.50, no topic sure) and a lot like order status (0.49): it starts the
+order lookup, which the customer can leave at any time.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
@@ -37,7 +43,8 @@ class AnswerConfidenceGuard(ConfigOnlyComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"retrieval_intent": "faq", "threshold": 0.5, "margin": 0.1, "candidates": 3}
+        return {"retrieval_intent": "faq", "threshold": 0.5, "margin": 0.1, "candidates": 3,
+                "fall_through_intents": [], "fall_through_min": 0.3}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
@@ -45,6 +52,8 @@ class AnswerConfidenceGuard(ConfigOnlyComponent):
         self.threshold = float(self._config["threshold"])
         self.margin = float(self._config["margin"])
         self.candidates = int(self._config["candidates"])
+        self.fall_through_intents = {str(n) for n in self._config["fall_through_intents"] or []}
+        self.fall_through_min = float(self._config["fall_through_min"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -73,6 +82,10 @@ class AnswerConfidenceGuard(ConfigOnlyComponent):
             return
         if top >= self.threshold and top - runner_up >= self.margin:
             return
+        reading = self._next_reading(message)
+        if reading is not None:
+            message.data[INTENT] = reading
+            return
         self._fall_back(message, top, {
             "reason": "low_answer_confidence",
             "confidence": top,
@@ -82,6 +95,18 @@ class AnswerConfidenceGuard(ConfigOnlyComponent):
                 for entry in ranking[: self.candidates]
             ],
         })
+
+    def _next_reading(self, message: Message) -> Optional[Dict[str, Any]]:
+        """The runner-up intent, if it is one to fall through to and likely enough."""
+        for entry in message.get(INTENT_RANKING_KEY) or []:
+            name = str(entry.get("name"))
+            if name in (self.retrieval_intent, DEFAULT_NLU_FALLBACK_INTENT_NAME):
+                continue
+            confidence = float(entry.get("confidence") or 0.0)
+            if name in self.fall_through_intents and confidence >= self.fall_through_min:
+                return {"name": name, "confidence": confidence}
+            return None
+        return None
 
     @staticmethod
     def _fall_back(message: Message, top: float, why: Dict[str, Any]) -> None:
