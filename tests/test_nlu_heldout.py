@@ -21,7 +21,7 @@ def test_heldout_accuracy_stays_above_the_floor(test_model: Path) -> None:
     print("\nheld-out figures (fast test model):", {k: round(v, 3) for k, v in summary.items()})
     assert report.faq_total >= 290 and len(report.predictions) >= 550
     # The test model is the shipped config; 2026-12-01 on the held-out set with its third round
-    # (558 messages): FAQ 0.955, wrong 0.0, out of scope 0.976, other intents 0.97, person
+    # (558 messages): FAQ 0.952, wrong 0.0, out of scope 0.963, other intents 0.97, person
     # 0.986 (72/73), order status 0.962, English 1.0 (docs/nlu-evaluation.md).
     assert report.faq_accuracy >= 0.94
     assert report.faq_wrong_answer_rate <= 0.01
