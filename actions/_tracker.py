@@ -8,10 +8,25 @@ from rasa_sdk import Tracker
 
 NLU_FALLBACK = "nlu_fallback"
 ANSWER_GUARD_KEY = "answer_guard"
+WRITTEN_IN_ENGLISH = "written_in_english"  # set by bot.nlu.english_handoff
 
 
 def latest_intent(tracker: Tracker) -> str:
     return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+def writes_english(tracker: Tracker) -> bool:
+    """Whether the customer's latest typed message was English (a button press counts as the
+    message before it: "Yes, connect me" after the English reply)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if str(event.get("text") or "").startswith("/"):
+            continue
+        parse = event.get("parse_data") or {}
+        intent = str((parse.get("intent") or {}).get("name") or "")
+        return bool(parse.get(WRITTEN_IN_ENGLISH)) or intent == "english"
+    return bool(tracker.latest_message.get(WRITTEN_IN_ENGLISH))
 
 
 def latest_text(tracker: Tracker) -> str:

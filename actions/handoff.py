@@ -26,6 +26,7 @@ from actions._tracker import (
     latest_text,
     understood_confidence,
     user_turns_since,
+    writes_english,
 )
 from bot.database import transaction
 from bot.handoff import HandoffRequest, customer_notice, handoff, unrecorded_metadata
@@ -113,7 +114,8 @@ class ActionHandoff(Action):
         recorded = await asyncio.to_thread(record_handoff, runtime, request, now, outside)
         dispatcher.utter_message(
             text=customer_notice(
-                runtime.hours, now, wait_minutes=runtime.settings.handoff_wait_minutes
+                runtime.hours, now, wait_minutes=runtime.settings.handoff_wait_minutes,
+                english=writes_english(tracker),
             )
         )
         events: List[EventType] = [SlotSet("handoff_reason", None)]

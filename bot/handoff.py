@@ -129,8 +129,13 @@ def recover_handoff(
     return handoff(session, request, now=created, outside=bool(raw.get("outside_service_hours")))
 
 
-def customer_notice(hours: ServiceHours, now: datetime, *, wait_minutes: int) -> str:
-    """What the customer reads right after the handoff, in German (du-form)."""
+def customer_notice(
+    hours: ServiceHours, now: datetime, *, wait_minutes: int, english: bool = False
+) -> str:
+    """What the customer reads right after the handoff: German (du-form), or English for a
+    customer who writes English (a colleague can help in English)."""
+    if english:
+        return _english_notice(hours, now, wait_minutes=wait_minutes)
     if hours.is_open(now):
         return (
             "Ich gebe dein Anliegen an mein Team weiter. Eine Kollegin oder ein Kollege "
@@ -141,6 +146,21 @@ def customer_notice(hours: ServiceHours, now: datetime, *, wait_minutes: int) ->
         "Ich gebe dein Anliegen an mein Team weiter. Gerade ist unser Kundenservice nicht "
         f"besetzt (Mo–Fr 8–18 Uhr, Sa 9–14 Uhr). Wir melden uns {hours.describe_next_opening(now)} "
         "hier im Chat. Schreib uns gern schon alle Details, dann geht es schneller."
+    )
+
+
+def _english_notice(hours: ServiceHours, now: datetime, *, wait_minutes: int) -> str:
+    if hours.is_open(now):
+        return (
+            "I'm passing your request to my team. A colleague will reply here in this chat, "
+            f"in English, usually within {wait_minutes} minutes. Feel free to send us all the "
+            "details in the meantime."
+        )
+    return (
+        "I'm passing your request to my team. Our customer service is closed right now "
+        "(Mon–Fri 8:00–18:00, Sat 9:00–14:00, German time). A colleague will reply here in "
+        f"this chat, in English, {hours.describe_next_opening_en(now)}. Feel free to send us "
+        "all the details in the meantime."
     )
 
 

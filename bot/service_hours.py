@@ -22,6 +22,7 @@ DEFAULT_WEEK: dict[int, tuple[time, time]] = {
 }
 
 WEEKDAY_NAMES_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+WEEKDAY_NAMES_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 @lru_cache(maxsize=16)
@@ -81,6 +82,19 @@ class ServiceHours:
             if local < closes:
                 return local
         raise RuntimeError("no opening within two weeks; check the service hours")
+
+    def describe_next_opening_en(self, now: datetime) -> str:
+        """The same in English, e.g. 'tomorrow (Tuesday) from 8:00'."""
+        local = self._local(now)
+        opening = self.next_opening(now)
+        hour = f"{opening.hour}:{opening.minute:02d}"
+        day = WEEKDAY_NAMES_EN[opening.weekday()]
+        days = (opening.date() - local.date()).days
+        if days == 0:
+            return f"today from {hour}"
+        if days == 1:
+            return f"tomorrow ({day}) from {hour}"
+        return f"on {day}, {opening:%d.%m.}, from {hour}"
 
     def describe_next_opening(self, now: datetime) -> str:
         """German words for when a person will answer, e.g. 'morgen (Dienstag) ab 8 Uhr'."""

@@ -99,6 +99,26 @@ def test_explicit_request_for_a_person_hands_over_at_once(stack: Stack) -> None:
     assert [e["text"] for e in events if e["event"] == "user"][-1] == "hallo? ist da wer?"
 
 
+def test_an_english_request_for_a_person_hands_over_in_english(stack: Stack) -> None:
+    sender = new_customer()
+    answer = texts(stack.send(sender, "Hi, could someone from your team call me back please?"))
+    assert answer.startswith("I'm passing your request to my team"), answer
+    assert "in English" in answer
+    [record] = handoffs(stack, sender)
+    assert record.reason == "customer_request"
+    assert is_paused(stack, sender)
+
+
+def test_the_english_reply_offers_a_colleague_and_connects_in_english(stack: Stack) -> None:
+    sender = new_customer()
+    offer = stack.send(sender, "hello, do you ship to the UK?")
+    assert "colleague from our team can help you in English" in texts(offer)
+    [connect] = [b for b in offer[0]["buttons"] if b["payload"] == "/request_human"]
+    answer = texts(stack.send(sender, connect["payload"]))
+    assert answer.startswith("I'm passing your request to my team"), answer
+    assert len(handoffs(stack, sender)) == 1
+
+
 def test_angry_customer_is_handed_over(stack: Stack) -> None:
     sender = new_customer()
     stack.send(

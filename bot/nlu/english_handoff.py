@@ -10,6 +10,11 @@ So when the intent is one of ``from_intents`` (``english``) and the text names a
 asks to be called, connected or spoken to, the intent becomes ``request_human`` with the same
 confidence. German messages are never touched: only the English-language intent is re-read,
 which keeps German near misses ("habt ihr Mitarbeiter im Laden?") out of reach.
+
+Every message read as English, or written in English whatever its intent (the classifier
+reads "could someone call me back please?" as ``request_human`` directly), is marked
+``written_in_english`` in the parse data, so the handoff can tell the customer in English that
+a colleague will answer.
 """
 
 from __future__ import annotations
@@ -34,7 +39,32 @@ _CONTACT = (
     r"call(?:ing)? (?:me|us)|call ?back|ring me|phone me|(?:talk|speak|chat) (?:to|with)|"
     r"connect me|put me through|transfer me"
 )
+WRITTEN_IN_ENGLISH = "written_in_english"
 PERSON_REQUEST = re.compile(rf"\b(?:{_PERSON}|{_CONTACT})\b", re.IGNORECASE)
+
+
+# Frequent English words that German customers do not use; words that are German or dialect
+# too ("will", "am", "was", "so", "a", "i", "is", "im", "do", "to", "me") are left out. A
+# message with more of these than of the German ones is English.
+_ENGLISH_WORDS = frozenset(
+    "the you your please can could would i'm my with are does how what where when why have has "
+    "it this that of for and someone somebody anyone call back speak talk "
+    "want need from there here order package shipping thanks thank hello".split()
+)
+_GERMAN_WORDS = frozenset(
+    "ich du sie der die das und ist nicht mit bitte mein meine meinen ein eine einen wie was wo "
+    "kann koennt könnt können habe hab bei euch ihr mir mich zu von auf für fuer noch schon "
+    "wann mal jemand".split()
+)
+_WORD = re.compile(r"[a-zäöüß']+")
+
+
+def looks_english(text: str) -> bool:
+    """Whether a message is written in English rather than German (a word count, no model)."""
+    words = _WORD.findall(text.lower())
+    english = sum(word in _ENGLISH_WORDS for word in words)
+    german = sum(word in _GERMAN_WORDS for word in words)
+    return english >= 2 and english > german
 
 
 def asks_for_a_person(text: str) -> bool:
@@ -60,9 +90,13 @@ class EnglishPersonRequests(ConfigOnlyComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if str(intent.get("name")) not in self.from_intents:
+            text = str(message.get(TEXT) or "")
+            english = str(intent.get("name")) in self.from_intents
+            if english or looks_english(text):
+                message.set(WRITTEN_IN_ENGLISH, True, add_to_output=True)
+            if not english:
                 continue
-            if not asks_for_a_person(str(message.get(TEXT) or "")):
+            if not asks_for_a_person(text):
                 continue
             handoff = {"name": self.to_intent, "confidence": intent.get("confidence", 1.0)}
             message.data[INTENT] = handoff

@@ -200,3 +200,43 @@ def test_a_recorded_handoff_is_not_recorded_again_by_the_inbox(tmp_path: Path) -
     with transaction(runtime.support) as session:
         process_rows(session, [BrokerRow(3, "4711", pause)], datetime(2026, 11, 23, 9, 5))
     assert len(stored(runtime)) == 1
+
+
+def _english_tracker(*turns: Dict[str, Any]) -> Tracker:
+    """A conversation of user turns given as parse data, the last one being the latest."""
+    events: List[Dict[str, Any]] = [{"event": "action", "name": "action_listen"}]
+    for parse in turns:
+        events.append({"event": "user", "text": parse["text"], "parse_data": parse,
+                       "input_channel": "telegram"})
+    return Tracker(sender_id="4711", slots={}, latest_message=turns[-1], events=events,
+                   paused=False, followup_action=None, active_loop={},
+                   latest_action_name="action_listen")
+
+
+def _parse(text: str, intent: str, **extra: Any) -> Dict[str, Any]:
+    return {"text": text, "intent": {"name": intent, "confidence": 0.9},
+            "intent_ranking": [{"name": intent, "confidence": 0.9}], "entities": [], **extra}
+
+
+def test_an_english_customer_is_told_in_english_that_a_colleague_answers(tmp_path: Path) -> None:
+    asked = _parse("can someone call me back?", "request_human", written_in_english=True)
+    texts = run(ActionHandoff(runtime_at(tmp_path / "a", MONDAY_10)), _english_tracker(asked))[1]
+    assert "A colleague will reply here in this chat, in English" in texts[0]
+    closed = run(ActionHandoff(runtime_at(tmp_path / "b", SUNDAY_10)), _english_tracker(asked))[1]
+    assert "closed right now" in closed[0] and "tomorrow (Monday) from 8:00" in closed[0]
+
+
+def test_the_connect_button_after_the_english_reply_hands_over_in_english(
+    tmp_path: Path,
+) -> None:
+    typed = _parse("hi, do you ship to the UK?", "english", written_in_english=True)
+    button = _parse("/request_human", "request_human")
+    texts = run(ActionHandoff(runtime_at(tmp_path, MONDAY_10)), _english_tracker(typed, button))[1]
+    assert texts[0].startswith("I'm passing your request to my team")
+
+
+def test_a_customer_back_in_german_is_told_in_german(tmp_path: Path) -> None:
+    typed = _parse("hi, do you ship to the UK?", "english", written_in_english=True)
+    german = _parse("doch lieber deutsch, ich will mit einem menschen reden", "request_human")
+    texts = run(ActionHandoff(runtime_at(tmp_path, MONDAY_10)), _english_tracker(typed, german))[1]
+    assert "meldet sich hier im Chat" in texts[0]

@@ -30,6 +30,7 @@ def test_an_english_request_for_a_person_hands_over(text: str) -> None:
     assert message.get("intent") == {"name": "request_human", "confidence": 0.8}
     names = [r["name"] for r in message.get("intent_ranking")]
     assert names == ["request_human", "english"]
+    assert message.get("written_in_english") is True
 
 
 @pytest.mark.parametrize("text", [
@@ -42,9 +43,27 @@ def test_other_english_messages_keep_the_english_reply(text: str) -> None:
     message = _read_as(text, "english")
     EnglishPersonRequests({}).process([message])
     assert message.get("intent")["name"] == "english"
+    assert message.get("written_in_english") is True
 
 
 def test_german_messages_are_not_re_read() -> None:
     message = _read_as("arbeiten bei euch im laden auch echte agent*innen?", "out_of_scope")
     EnglishPersonRequests({}).process([message])
     assert message.get("intent")["name"] == "out_of_scope"
+    assert message.get("written_in_english") is None
+
+
+@pytest.mark.parametrize("text, english", [
+    ("Hi, could someone from your team call me back please?", True),
+    ("where is my order BP-123456", True),
+    ("Ich will mit einem Menschen sprechen, bitte", False),
+    ("kann mich bitte jemand vom team zurückrufen, thanks", False),
+    ("i mog mit am menschn redn", False),
+    ("hallo, wo ist mein paket?", False),
+])
+def test_a_message_written_in_english_is_marked_whatever_its_intent(
+    text: str, english: bool
+) -> None:
+    message = _read_as(text, "request_human")
+    EnglishPersonRequests({}).process([message])
+    assert bool(message.get("written_in_english")) is english
