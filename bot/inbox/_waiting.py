@@ -18,6 +18,7 @@ from bot.inbox._rasa import RasaClient, RasaRequestError, RasaUnavailableError
 from bot.inbox._service import ACTIVE_STATUSES, ensure_state, wake_due
 from bot.inbox._store import InboxStore
 from bot.inbox._transcript import INBOX_META
+from bot.language import looks_english
 from bot.models import Handoff, HandoffStatus
 from bot.service_hours import ServiceHours
 
@@ -26,8 +27,11 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-def waiting_notice_text(hours: ServiceHours, now: datetime) -> str:
-    """German, du-form, honest: no promise we cannot keep."""
+def waiting_notice_text(hours: ServiceHours, now: datetime, *, english: bool = False) -> str:
+    """German, du-form, honest: no promise we cannot keep. English for a customer who wrote
+    English when handed over (the handoff notice promised an answer in English)."""
+    if english:
+        return _english_waiting_notice(hours, now)
     if hours.is_open(now):
         return (
             "Danke für deine Geduld! Gerade sind alle aus unserem Team im Gespräch, deshalb "
@@ -38,6 +42,21 @@ def waiting_notice_text(hours: ServiceHours, now: datetime) -> str:
         "Danke für deine Geduld! Unser Kundenservice ist gerade nicht besetzt (Mo–Fr 8–18 Uhr, "
         f"Sa 9–14 Uhr). Wir melden uns {hours.describe_next_opening(now)} hier im Chat. "
         "Deine Nachrichten liegen uns schon vor."
+    )
+
+
+def _english_waiting_notice(hours: ServiceHours, now: datetime) -> str:
+    if hours.is_open(now):
+        return (
+            "Thank you for your patience! Everyone on our team is in a conversation right now, "
+            "so it is taking a little longer. You are in the queue and a colleague will reply "
+            "here in this chat, in English, as soon as someone is free. We already have your "
+            "messages."
+        )
+    return (
+        "Thank you for your patience! Our customer service is closed right now (Mon–Fri "
+        "8:00–18:00, Sat 9:00–14:00, German time). A colleague will reply here in this chat, in "
+        f"English, {hours.describe_next_opening_en(now)}. We already have your messages."
     )
 
 
@@ -54,14 +73,17 @@ def sync_states(session: Session) -> int:
     return len(missing)
 
 
-def claim_due_notices(session: Session, now: datetime, wait_minutes: int) -> List[Tuple[int, str]]:
-    """Mark the waiting notice as sent for every handoff that has waited too long unclaimed.
+def claim_due_notices(
+    session: Session, now: datetime, wait_minutes: int
+) -> List[Tuple[int, str, bool]]:
+    """Mark the waiting notice as sent for every handoff that has waited too long unclaimed:
+    (handoff id, sender, whether the customer wrote English when handed over).
 
     Marking happens before sending, with a conditional UPDATE: never two notices per period.
     """
     deadline = now - timedelta(minutes=wait_minutes)
     candidates = session.execute(
-        select(Handoff.id, Handoff.sender_id)
+        select(Handoff.id, Handoff.sender_id, Handoff.last_message)
         .join(HandoffState, HandoffState.handoff_id == Handoff.id)
         .where(Handoff.status == HandoffStatus.OPEN)
         .where(Handoff.assigned_to.is_(None))
@@ -69,7 +91,7 @@ def claim_due_notices(session: Session, now: datetime, wait_minutes: int) -> Lis
         .where(HandoffState.waiting_since <= deadline)
     ).all()
     due = []
-    for handoff_id, sender_id in candidates:
+    for handoff_id, sender_id, last_message in candidates:
         result = session.execute(
             update(HandoffState)
             .where(HandoffState.handoff_id == handoff_id)
@@ -78,7 +100,7 @@ def claim_due_notices(session: Session, now: datetime, wait_minutes: int) -> Lis
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
-            due.append((int(handoff_id), str(sender_id)))
+            due.append((int(handoff_id), str(sender_id), looks_english(last_message or "")))
     return due
 
 
@@ -103,8 +125,8 @@ class Housekeeping:
         due = await self.store.run(
             lambda session: claim_due_notices(session, now, self.wait_minutes)
         )
-        for handoff_id, sender_id in due:
-            text = waiting_notice_text(self.hours, now)
+        for handoff_id, sender_id, english in due:
+            text = waiting_notice_text(self.hours, now, english=english)
             detail = ""
             try:
                 await self.rasa().append_events(
@@ -119,7 +141,7 @@ class Housekeeping:
                 detail = "nicht zugestellt"
             await self.store.run(partial(_record_notice, handoff_id=handoff_id, now=now,
                                          detail=detail))
-        changed = woken + [handoff_id for handoff_id, _ in due]
+        changed = woken + [handoff_id for handoff_id, _, _ in due]
         if changed:
             await self.on_change(changed)
 

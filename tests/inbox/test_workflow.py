@@ -90,6 +90,28 @@ async def test_outside_hours_handoff_gets_no_second_notice(tmp_path: Path) -> No
 
 
 @run_async
+async def test_a_customer_who_wrote_english_gets_the_waiting_notice_in_english(
+    tmp_path: Path,
+) -> None:
+    clock = MovableClock(OPEN)
+    h = await start_harness(tmp_path, clock)
+    try:
+        escalate(h.rasa, h.store, "tg-en", "could someone from your team call me back please?",
+                 now=OPEN)
+        escalate(h.rasa, h.store, "tg-de", "kann mich bitte jemand zurückrufen?", now=OPEN)
+        await h.consume()
+        keeper = await _housekeeping(h)
+        clock.now = OPEN + timedelta(minutes=11)
+        await keeper.run_once()
+        notices = {e["sender"]: e["text"] for e in h.rasa.appended
+                   if e.get("metadata", {}).get("inbox", {}).get("kind") == "waiting_notice"}
+        assert "a colleague will reply here in this chat, in English" in notices["tg-en"]
+        assert "Warteschlange" in notices["tg-de"]
+    finally:
+        await h.close()
+
+
+@run_async
 async def test_transfer_snooze_and_wake_on_customer_message(tmp_path: Path) -> None:
     h = await start_harness(tmp_path)
     try:
