@@ -5,11 +5,13 @@ models, storing and loading one :class:`LinearTextClassifier` in the model archi
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Type, TypeVar
+from typing import Any, Collection, Dict, List, Optional, Tuple, Type, TypeVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.linear_model import LinearTextClassifier, ModelSettings
 
@@ -25,6 +27,23 @@ LINEAR_DEFAULTS: Dict[str, Any] = {
 
 ConfigOnly = TypeVar("ConfigOnly", bound="ConfigOnlyComponent")
 Linear = TypeVar("Linear", bound="LinearComponent")
+
+
+def reread_as(message: Message, name: str) -> None:
+    """Read ``message`` as intent ``name`` (same confidence), first in the intent ranking."""
+    reading = {"name": name, "confidence": (message.get(INTENT) or {}).get("confidence", 1.0)}
+    message.data[INTENT] = reading
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+    message.data[INTENT_RANKING_KEY] = [dict(reading), *ranking]
+
+
+def next_reading(message: Message, skip: Collection[str]) -> Optional[Tuple[str, float]]:
+    """The likeliest intent of the ranking that is not in ``skip``: (name, confidence)."""
+    for entry in message.get(INTENT_RANKING_KEY) or []:
+        name = str(entry.get("name"))
+        if name not in skip:
+            return name, float(entry.get("confidence") or 0.0)
+    return None
 
 
 class ConfigOnlyComponent(GraphComponent):

@@ -28,7 +28,7 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu._component import ConfigOnlyComponent
+from bot.nlu._component import ConfigOnlyComponent, next_reading
 
 ANSWER_GUARD_KEY = "answer_guard"
 SEVERAL_QUESTIONS = "several_questions"
@@ -98,14 +98,12 @@ class AnswerConfidenceGuard(ConfigOnlyComponent):
 
     def _next_reading(self, message: Message) -> Optional[Dict[str, Any]]:
         """The runner-up intent, if it is one to fall through to and likely enough."""
-        for entry in message.get(INTENT_RANKING_KEY) or []:
-            name = str(entry.get("name"))
-            if name in (self.retrieval_intent, DEFAULT_NLU_FALLBACK_INTENT_NAME):
-                continue
-            confidence = float(entry.get("confidence") or 0.0)
-            if name in self.fall_through_intents and confidence >= self.fall_through_min:
-                return {"name": name, "confidence": confidence}
+        reading = next_reading(message, (self.retrieval_intent, DEFAULT_NLU_FALLBACK_INTENT_NAME))
+        if reading is None:
             return None
+        name, confidence = reading
+        if name in self.fall_through_intents and confidence >= self.fall_through_min:
+            return {"name": name, "confidence": confidence}
         return None
 
     @staticmethod

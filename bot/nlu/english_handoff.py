@@ -23,11 +23,11 @@ import re
 from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.language import looks_english
-from bot.nlu._component import ConfigOnlyComponent
+from bot.nlu._component import ConfigOnlyComponent, reread_as
 
 # Who: a person rather than the bot.
 _PERSON = (
@@ -73,11 +73,6 @@ class EnglishPersonRequests(ConfigOnlyComponent):
                 message.set(WRITTEN_IN_ENGLISH, True, add_to_output=True)
             if not english:
                 continue
-            if not asks_for_a_person(text):
-                continue
-            handoff = {"name": self.to_intent, "confidence": intent.get("confidence", 1.0)}
-            message.data[INTENT] = handoff
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                       if r.get("name") != self.to_intent]
-            message.data[INTENT_RANKING_KEY] = [dict(handoff), *ranking]
+            if asks_for_a_person(text):
+                reread_as(message, self.to_intent)
         return messages

@@ -28,7 +28,7 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu._component import ConfigOnlyComponent
+from bot.nlu._component import ConfigOnlyComponent, next_reading
 
 
 @DefaultV1Recipe.register(
@@ -55,14 +55,12 @@ class IntentConfidenceFloors(ConfigOnlyComponent):
         """The next intent of the ranking, if likely enough to act on instead of ``below``."""
         if self.fall_through_min is None or below in self.unclear:
             return None
-        for entry in message.get(INTENT_RANKING_KEY) or []:
-            name = str(entry.get("name"))
-            if name in (below, DEFAULT_NLU_FALLBACK_INTENT_NAME):
-                continue
-            confidence = float(entry.get("confidence") or 0.0)
-            if confidence >= max(self.fall_through_min, self.floors.get(name, 0.0)):
-                return {"name": name, "confidence": confidence}
+        reading = next_reading(message, (below, DEFAULT_NLU_FALLBACK_INTENT_NAME))
+        if reading is None:
             return None
+        name, confidence = reading
+        if confidence >= max(self.fall_through_min, self.floors.get(name, 0.0)):
+            return {"name": name, "confidence": confidence}
         return None
 
     def process(self, messages: List[Message]) -> List[Message]:

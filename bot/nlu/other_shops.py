@@ -19,10 +19,10 @@ import re
 from typing import Any, Dict, Iterable, List, Optional, Pattern
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu._component import ConfigOnlyComponent
+from bot.nlu._component import ConfigOnlyComponent, reread_as
 from bot.nlu._fold import fold_german
 
 RESPONSE_SELECTOR = "response_selector"
@@ -87,12 +87,6 @@ class OrdersFromOtherShops(ConfigOnlyComponent):
         for message in messages:
             if not self._about_an_order(message):
                 continue
-            if not self.names_another_shop(str(message.get(TEXT) or "")):
-                continue
-            intent = message.get(INTENT) or {}
-            elsewhere = {"name": self.to_intent, "confidence": intent.get("confidence", 1.0)}
-            message.data[INTENT] = elsewhere
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                       if r.get("name") != self.to_intent]
-            message.data[INTENT_RANKING_KEY] = [dict(elsewhere), *ranking]
+            if self.names_another_shop(str(message.get(TEXT) or "")):
+                reread_as(message, self.to_intent)
         return messages
