@@ -18,7 +18,7 @@ from bot.models import (
     HandoffStatus,
     utcnow,
 )
-from bot.service_hours import ServiceHours
+from bot.service_hours import HOURS_DE, HOURS_EN, ServiceHours
 
 
 class UnknownReasonError(BotError):
@@ -144,7 +144,7 @@ def customer_notice(
         )
     return (
         "Ich gebe dein Anliegen an mein Team weiter. Gerade ist unser Kundenservice nicht "
-        f"besetzt (Mo–Fr 8–18 Uhr, Sa 9–14 Uhr). Wir melden uns {hours.describe_next_opening(now)} "
+        f"besetzt ({HOURS_DE}). Wir melden uns {hours.describe_next_opening(now)} "
         "hier im Chat. Schreib uns gern schon alle Details, dann geht es schneller."
     )
 
@@ -158,8 +158,8 @@ def _english_notice(hours: ServiceHours, now: datetime, *, wait_minutes: int) ->
         )
     return (
         "I'm passing your request to my team. Our customer service is closed right now "
-        "(Mon–Fri 8:00–18:00, Sat 9:00–14:00, German time). A colleague will reply here in "
-        f"this chat, in English, {hours.describe_next_opening_en(now)}. Feel free to send us "
+        f"({HOURS_EN}). A colleague will reply here in this chat, in English, "
+        f"{hours.describe_next_opening_en(now)}. Feel free to send us "
         "all the details in the meantime."
     )
 

@@ -6,7 +6,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
@@ -22,6 +22,9 @@ DEFAULT_WEEK: dict[int, tuple[time, time]] = {
 }
 
 WEEKDAY_NAMES_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+# The hours in words, as customers read them in the handoff and waiting notices.
+HOURS_DE = "Mo–Fr 8–18 Uhr, Sa 9–14 Uhr"
+HOURS_EN = "Mon–Fri 8:00–18:00, Sat 9:00–14:00, German time"
 WEEKDAY_NAMES_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -83,13 +86,16 @@ class ServiceHours:
                 return local
         raise RuntimeError("no opening within two weeks; check the service hours")
 
+    def _next_opening_in_days(self, now: datetime) -> Tuple[datetime, int]:
+        """The next opening, and in how many calendar days from ``now`` (local time) it is."""
+        opening = self.next_opening(now)
+        return opening, (opening.date() - self._local(now).date()).days
+
     def describe_next_opening_en(self, now: datetime) -> str:
         """The same in English, e.g. 'tomorrow (Tuesday) from 8:00'."""
-        local = self._local(now)
-        opening = self.next_opening(now)
+        opening, days = self._next_opening_in_days(now)
         hour = f"{opening.hour}:{opening.minute:02d}"
         day = WEEKDAY_NAMES_EN[opening.weekday()]
-        days = (opening.date() - local.date()).days
         if days == 0:
             return f"today from {hour}"
         if days == 1:
@@ -98,10 +104,8 @@ class ServiceHours:
 
     def describe_next_opening(self, now: datetime) -> str:
         """German words for when a person will answer, e.g. 'morgen (Dienstag) ab 8 Uhr'."""
-        local = self._local(now)
-        opening = self.next_opening(now)
+        opening, days = self._next_opening_in_days(now)
         hour = f"{opening.hour} Uhr" if opening.minute == 0 else opening.strftime("%H:%M Uhr")
-        days = (opening.date() - local.date()).days
         if days == 0:
             return f"heute ab {hour}"
         if days == 1:

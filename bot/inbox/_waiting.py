@@ -20,7 +20,7 @@ from bot.inbox._store import InboxStore
 from bot.inbox._transcript import INBOX_META
 from bot.language import looks_english
 from bot.models import Handoff, HandoffStatus
-from bot.service_hours import ServiceHours
+from bot.service_hours import HOURS_DE, HOURS_EN, ServiceHours
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ def waiting_notice_text(hours: ServiceHours, now: datetime, *, english: bool = F
             "Antwort, sobald jemand frei ist. Deine Nachrichten liegen uns schon vor."
         )
     return (
-        "Danke für deine Geduld! Unser Kundenservice ist gerade nicht besetzt (Mo–Fr 8–18 Uhr, "
-        f"Sa 9–14 Uhr). Wir melden uns {hours.describe_next_opening(now)} hier im Chat. "
+        f"Danke für deine Geduld! Unser Kundenservice ist gerade nicht besetzt ({HOURS_DE}). "
+        f"Wir melden uns {hours.describe_next_opening(now)} hier im Chat. "
         "Deine Nachrichten liegen uns schon vor."
     )
 
@@ -54,9 +54,9 @@ def _english_waiting_notice(hours: ServiceHours, now: datetime) -> str:
             "messages."
         )
     return (
-        "Thank you for your patience! Our customer service is closed right now (Mon–Fri "
-        "8:00–18:00, Sat 9:00–14:00, German time). A colleague will reply here in this chat, in "
-        f"English, {hours.describe_next_opening_en(now)}. We already have your messages."
+        f"Thank you for your patience! Our customer service is closed right now ({HOURS_EN}). "
+        "A colleague will reply here in this chat, in English, "
+        f"{hours.describe_next_opening_en(now)}. We already have your messages."
     )
 
 

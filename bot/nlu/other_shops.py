@@ -24,8 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu._component import ConfigOnlyComponent, reread_as
 from bot.nlu._fold import fold_german
-
-RESPONSE_SELECTOR = "response_selector"
+from bot.nlu.answer_guard import RESPONSE_SELECTOR_KEY
 
 
 def shop_pattern(shops: Iterable[str]) -> Optional[Pattern[str]]:
@@ -76,7 +75,7 @@ class OrdersFromOtherShops(ConfigOnlyComponent):
             return True
         if name != self.retrieval_intent:
             return False
-        selector = (message.get(RESPONSE_SELECTOR) or {}).get(self.retrieval_intent) or {}
+        selector = (message.get(RESPONSE_SELECTOR_KEY) or {}).get(self.retrieval_intent) or {}
         key = str((selector.get("response") or {}).get("intent_response_key") or "")
         return key.partition("/")[2] in self.faq_topics
 
