@@ -15,28 +15,29 @@ def latest_intent(tracker: Tracker) -> str:
     return str((tracker.latest_message.get("intent") or {}).get("name") or "")
 
 
-def writes_english(tracker: Tracker) -> bool:
-    """Whether the customer's latest typed message was English (a button press counts as the
-    message before it: "Yes, connect me" after the English reply)."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        if str(event.get("text") or "").startswith("/"):
-            continue
-        parse = event.get("parse_data") or {}
-        intent = str((parse.get("intent") or {}).get("name") or "")
-        return bool(parse.get(WRITTEN_IN_ENGLISH)) or intent == "english"
-    return bool(tracker.latest_message.get(WRITTEN_IN_ENGLISH))
-
-
-def latest_text(tracker: Tracker) -> str:
-    """The customer's last words; for a button press the latest typed message before it."""
+def _latest_typed(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The customer's latest typed message (user event); a button press is skipped."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             text = str(event.get("text") or "")
             if text and not text.startswith("/"):
-                return text
-    return str(tracker.latest_message.get("text") or "")
+                return event
+    return None
+
+
+def writes_english(tracker: Tracker) -> bool:
+    """Whether the customer's latest typed message was English (a button press counts as the
+    message before it: "Yes, connect me" after the English reply)."""
+    typed = _latest_typed(tracker)
+    parse = (typed.get("parse_data") or {}) if typed else tracker.latest_message
+    intent = str((parse.get("intent") or {}).get("name") or "")
+    return bool(parse.get(WRITTEN_IN_ENGLISH)) or intent == "english"
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The customer's last words; for a button press the latest typed message before it."""
+    typed = _latest_typed(tracker)
+    return str((typed or tracker.latest_message).get("text") or "")
 
 
 def answer_guard(tracker: Tracker) -> Optional[Dict[str, Any]]:
